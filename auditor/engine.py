@@ -1,0 +1,147 @@
+"""Loads checks and runs them over one inventory. Knows nothing of the CLI or of output formats."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from importlib.metadata import entry_points
+
+from .check import Check, Recorder
+from .inventory import Inventory
+from .model import Finding, Resource
+from .report import Report
+
+log = logging.getLogger("auditor")
+
+#: Built-in check modules, in the order of check-rules.md.
+BUILTIN_MODULES = (
+    "auditor.checks.ecs_service_connect",
+    "auditor.checks.firelens",
+    "auditor.checks.concurrency",
+    "auditor.checks.batch_failures",
+    "auditor.checks.sqs_lambda",
+    "auditor.checks.datadog_dlq",
+    "auditor.checks.bucket_policy",
+)
+
+ENTRY_POINT_GROUP = "auditor.checks"
+
+
+class CheckLoadError(Exception):
+    pass
+
+
+def _checks_in(obj: object) -> list[Check]:
+    if isinstance(obj, Check):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [c for c in obj if isinstance(c, Check)]
+    found = getattr(obj, "CHECKS", None)
+    if found is not None:
+        return list(found)
+    return [v for v in vars(obj).values() if isinstance(v, Check)] if hasattr(obj, "__dict__") else []
+
+
+def load_checks(*, plugins: bool = True, warnings: list[str] | None = None) -> list[Check]:
+    """Built-in checks plus those of installed plugins (entry-point group ``auditor.checks``), sorted."""
+    found: dict[str, Check] = {}
+    for name in BUILTIN_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a family not written yet
+                continue
+            raise
+        for chk in _checks_in(module):
+            found[chk.id] = chk
+    if plugins:
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist = getattr(ep.dist, "name", "?")
+            try:
+                loaded = _checks_in(ep.load())
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal
+                msg = f"check plugin {ep.name!r} from package {dist!r} failed to load: {type(exc).__name__}: {exc}"
+                if warnings is None:
+                    raise CheckLoadError(msg) from exc
+                warnings.append(msg)
+                continue
+            for chk in loaded:
+                if chk.id in found:
+                    msg = f"check plugin {ep.name!r} from package {dist!r} redefines {chk.id}; ignored"
+                    if warnings is not None:
+                        warnings.append(msg)
+                    continue
+                found[chk.id] = chk
+    return sorted(found.values(), key=lambda c: c.id)
+
+
+def select(
+    checks: list[Check], include: Iterable[str] = (), exclude: Iterable[str] = (), *, deep: bool = False
+) -> list[Check]:
+    """Filter by id, rule code (``VT-1``) or family (``sqs-lambda``); unknown names are an error."""
+    include, exclude = list(include), list(exclude)
+
+    def matches(chk: Check, name: str) -> bool:
+        n = name.strip()
+        return n == chk.id or n.upper() == chk.meta.rule or n == chk.meta.family or n.rstrip("/*") == chk.meta.family
+
+    for name in include + exclude:
+        if not any(matches(c, name) for c in checks):
+            raise KeyError(name)
+    chosen = [c for c in checks if not include or any(matches(c, n) for n in include)]
+    chosen = [c for c in chosen if not any(matches(c, n) for n in exclude)]
+    # Deep checks run only when asked for, by --deep or by naming them.
+    return [c for c in chosen if deep or not c.meta.deep or any(matches(c, n) for n in include)]
+
+
+def run(
+    inventory: Inventory,
+    checks: list[Check],
+    *,
+    target: dict,
+    on_progress: Callable[[str], None] | None = None,
+    warnings: list[str] | None = None,
+) -> Report:
+    started = _now()
+    requires = {key for chk in checks for key in chk.requires}
+    if on_progress:
+        on_progress(f"fetching {len(requires)} listings")
+    inventory.prefetch(requires)
+    findings: list[Finding] = []
+    for chk in checks:
+        if on_progress:
+            on_progress(f"checking {chk.id}")
+        rec = Recorder(chk.meta)
+        try:
+            chk.run(inventory, rec)
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+            log.debug("check %s crashed", chk.id, exc_info=True)
+            scope = Resource("auditor", inventory.account or "-", "-", "check", chk.id)
+            rec.not_evaluated(scope, f"internal error in the check ({type(exc).__name__}: {exc})")
+        findings.extend(rec.findings)
+    stats = inventory.stats.snapshot()
+    return Report(
+        target=target,
+        checks=[c.meta for c in checks],
+        findings=_dedupe(findings),
+        started_at=started,
+        finished_at=_now(),
+        stats=stats,
+        warnings=list(warnings or []),
+    )
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f.check_id, f.status, f.resource, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,105 @@
+"""SQS queues with their attributes, fetched once per region."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .core import NotAvailable, capture
+
+if TYPE_CHECKING:
+    from . import RegionInventory
+
+
+@dataclass(frozen=True)
+class RedrivePolicy:
+    dead_letter_target_arn: str
+    max_receive_count: int | None
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class Queue:
+    url: str
+    name: str
+    arn: str
+    region: str
+    account: str
+    attributes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    error: NotAvailable | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def fifo(self) -> bool:
+        return self.name.endswith(".fifo") or self.attributes.get("FifoQueue") == "true"
+
+    def _int(self, name: str) -> int | None:
+        value = self.attributes.get(name)
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def visibility_timeout(self) -> int | None:
+        return self._int("VisibilityTimeout")
+
+    @property
+    def retention(self) -> int | None:
+        return self._int("MessageRetentionPeriod")
+
+    @property
+    def redrive_policy(self) -> RedrivePolicy | None:
+        """Parsed ``RedrivePolicy``; it is a JSON *string* whose values may be strings or numbers."""
+        raw = self.attributes.get("RedrivePolicy")
+        if not raw:
+            return None
+        try:
+            doc: Any = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            return RedrivePolicy("", None, raw=str(raw))
+        if not isinstance(doc, dict):
+            return RedrivePolicy("", None, raw=str(raw))
+        count = doc.get("maxReceiveCount")
+        try:
+            count = int(count) if count is not None else None
+        except (TypeError, ValueError):
+            count = None
+        return RedrivePolicy(str(doc.get("deadLetterTargetArn") or ""), count, raw=str(raw))
+
+
+class SqsInventory:
+    def __init__(self, region: RegionInventory) -> None:
+        self._r = region
+
+    def queues(self) -> list[Queue]:
+        return self._r.memo.get("sqs.queues", self._load)
+
+    def queue_by_arn(self, arn: str) -> Queue | None:
+        return self._r.memo.get("sqs.by_arn", lambda: {q.arn: q for q in self.queues()}).get(arn)
+
+    def dead_letter_queue_arns(self) -> set[str]:
+        """Every queue named as a ``deadLetterTargetArn`` by a queue of this region."""
+        out = set()
+        for q in self.queues():
+            rp = q.redrive_policy
+            if rp and rp.dead_letter_target_arn:
+                out.add(rp.dead_letter_target_arn)
+        return out
+
+    def _load(self) -> list[Queue]:
+        aws, region = self._r.aws, self._r.name
+        urls: list[str] = []
+        for page in aws.paginate("sqs", region, "ListQueues", page_size=1000):
+            urls.extend(page.get("QueueUrls", []))
+
+        def attrs(url: str) -> Queue:
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            fallback_arn = f"arn:{self._r.partition}:sqs:{region}:{self._r.account}:{name}"
+            got = capture(lambda: aws.call("sqs", region, "GetQueueAttributes", QueueUrl=url, AttributeNames=["All"]))
+            if isinstance(got, NotAvailable):
+                return Queue(url, name, fallback_arn, region, self._r.account, {}, got)
+            a = got.get("Attributes", {})
+            return Queue(url, name, a.get("QueueArn", fallback_arn), region, self._r.account, a)
+
+        return self._r.pools.map_detail(attrs, sorted(urls))
