@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Inventory", "RegionInventory", "FileInputs", "NotAvailable", "ConfigurationError", "CallStats"]
 
 
+#: Prefetch key prefix → RegionInventory attribute, where the service name is not a valid identifier.
+_SERVICE_ATTR = {"lambda": "awslambda"}
+
+
 class RegionInventory:
     """One (account, region)."""
 
@@ -145,8 +149,9 @@ class Inventory:
                 if target is not None:
                     jobs.append(getattr(target, method))
             else:
+                attr = _SERVICE_ATTR.get(service, service)
                 for region in self.regions:
-                    jobs.append(getattr(getattr(region, service), method))
+                    jobs.append(getattr(getattr(region, attr), method))
         futures = [self.pools.listing.submit(capture, job) for job in jobs]
         for fut in futures:
             fut.result()

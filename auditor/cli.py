@@ -1,0 +1,355 @@
+"""The command line: parse → build objects → run → render → exit code. Nothing else lives here."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, engine
+from . import config as config_mod
+from .check import Check
+from .inventory import Inventory
+from .inventory.core import ConfigurationError
+from .model import Severity
+from .redact import RedactingFilter, scrub
+from .report import Report
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+EXIT_INTERNAL = 4
+
+app = typer.Typer(
+    name="auditor",
+    help="Audit live AWS accounts and Datadog for quiet event-driven and container pitfalls.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+log = logging.getLogger("auditor")
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, enum.Enum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+    never = "never"
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for noisy in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {scrub(message)}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    if fail_on != FailOn.never.value:
+        threshold = Severity.parse(fail_on)
+        if any(f.severity >= threshold for f in report.failures):
+            return EXIT_FINDINGS
+    if not report.complete:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[str]) -> list[Check]:
+    try:
+        checks = engine.load_checks(warnings=warnings)
+        return engine.select(checks, include, exclude, deep=deep)
+    except KeyError as exc:
+        raise _fail(f"unknown check {exc.args[0]!r}; `auditor checks` lists them") from None
+    except engine.CheckLoadError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _write(report: Report, fmt: OutputFormat, output: Path | None) -> None:
+    from .reports import renderer
+    from .reports.sarif import SarifLimitError, too_many_to_show
+
+    color = output is None and fmt is OutputFormat.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    width = Console().width if color else 140
+    try:
+        text = renderer(fmt.value)(report, color=color, width=width)
+    except SarifLimitError as exc:
+        raise _fail(str(exc)) from None
+    if fmt is OutputFormat.sarif and too_many_to_show(report):
+        err.print("[yellow]warning:[/] more than 5,000 results: GitHub shows only the first 5,000")
+    text = scrub(text)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    # Opened only now, when there is something to write: a failed run leaves no half-written file.
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {fmt.value} report to {output}")
+
+
+def _print_stats(report: Report) -> None:
+    stats = report.stats or {}
+    table = Table(title=f"API calls: {stats.get('total_calls', 0)}", title_justify="left")
+    table.add_column("operation")
+    table.add_column("calls", justify="right")
+    table.add_column("retries", justify="right")
+    retries = stats.get("retries", {})
+    for op, n in stats.get("calls", {}).items():
+        table.add_row(op, str(n), str(retries.get(op, 0)))
+    err.print(table)
+
+
+def _finish(report: Report, fmt: OutputFormat, output: Path | None, fail_on: str, stats: bool) -> None:
+    _write(report, fmt, output)
+    if stats:
+        _print_stats(report)
+    if fmt is not OutputFormat.table or output is not None:
+        from .reports.table import summary_line
+
+        err.print(summary_line(report))
+    raise typer.Exit(exit_code(report, fail_on))
+
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.", dir_okay=False)
+]
+FailOnOpt = Annotated[
+    FailOn | None,
+    typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity remains [default: low]."),
+]
+CheckOpt = Annotated[
+    list[str] | None, typer.Option("--check", "-c", help="Only this check (id, rule code or family). Repeatable.")
+]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", help="Skip this check. Repeatable.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: .auditor.toml).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
+
+
+def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str]):
+    try:
+        cfg = config_mod.load(config_path)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    fail = fail_on.value if fail_on else (cfg.fail_on or "low")
+    if fail != "never":
+        try:
+            Severity.parse(fail)
+        except ValueError as exc:
+            raise _fail(f"{cfg.source}: fail_on: {exc}") from None
+    return cfg, fail, list(exclude) + cfg.exclude_checks
+
+
+@app.command()
+def scan(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile (default: the standard chain).")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to scan. Repeatable.")] = None,
+    check: CheckOpt = None,
+    exclude_check: ExcludeOpt = None,
+    format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+    stats: Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Concurrent API calls.")] = 8,
+    datadog_site: Annotated[str | None, typer.Option("--datadog-site", help="Datadog site (default: DD_SITE).")] = None,
+    datadog_host: Annotated[str | None, typer.Option("--datadog-host", help="Full Datadog API URL (DD_HOST).")] = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Scan an AWS account (and Datadog) and report the pitfalls found."""
+    _setup_logging(verbose)
+    cfg, fail, exclude = _settings(config, fail_on, exclude_check or [])
+    warnings: list[str] = []
+    checks = _select(check or [], exclude, deep, warnings)
+    from .inventory.aws import AwsAccount
+
+    inventory = None
+    try:
+        with err.status("connecting to AWS…") as status:
+            aws = AwsAccount(profile, workers=workers)
+            regions = list(dict.fromkeys(region or []))
+            if not regions:
+                if not aws.default_region:
+                    raise ConfigurationError("no AWS region: pass --region or set one in the profile")
+                regions = [aws.default_region]
+            inventory = Inventory(aws, regions, workers=workers, deep=deep)
+            inventory.datadog = _datadog(inventory, datadog_site, datadog_host)
+            target = {
+                "provider": "aws",
+                "account": inventory.account,
+                "regions": regions,
+                "profile": profile or os.environ.get("AWS_PROFILE", ""),
+                "datadog": inventory.datadog.settings.describe() if inventory.datadog is not None else "",
+            }
+            status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
+            report = engine.run(inventory, checks, target=target, warnings=warnings,
+                                on_progress=lambda msg: status.update(msg))
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        if inventory is not None:
+            inventory.close()
+    report.findings, expired = config_mod.apply(report.findings, cfg)
+    report.warnings.extend(expired)
+    _finish(report, format, output, fail, stats)
+
+
+def _datadog(inventory: Inventory, site: str | None, host: str | None):
+    try:
+        from .inventory.datadog import DatadogInventory, DatadogSettings
+    except ModuleNotFoundError:
+        return None
+    try:
+        settings = DatadogSettings.resolve(site=site, host=host, environ=os.environ)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    return DatadogInventory(settings, stats=inventory.stats)
+
+
+@app.command("scan-file")
+def scan_file(
+    paths: Annotated[list[Path], typer.Argument(help="ECS task-definition or bucket-policy JSON files.")],
+    check: CheckOpt = None,
+    exclude_check: ExcludeOpt = None,
+    format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Check task definitions and policy documents offline, before they are deployed."""
+    _setup_logging(verbose)
+    cfg, fail, exclude = _settings(config, fail_on, exclude_check or [])
+    warnings: list[str] = []
+    checks = _select(check or [], exclude, False, warnings)
+    from .inventory.files import load
+
+    try:
+        files = load(list(paths))
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    inventory = Inventory(None, [], files=files)
+    try:
+        target = {"provider": "file", "files": [str(p) for p in paths]}
+        report = engine.run(inventory, checks, target=target, warnings=warnings)
+    finally:
+        inventory.close()
+    # Only checks that had something to say about files belong in this report.
+    used = {f.check_id for f in report.findings}
+    report.checks = [m for m in report.checks if m.id in used] or report.checks
+    report.findings, expired = config_mod.apply(report.findings, cfg)
+    report.warnings.extend(expired)
+    _finish(report, format, output, fail, False)
+
+
+@app.command("checks")
+def list_checks(
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """List the available checks."""
+    warnings: list[str] = []
+    checks = _select([], [], True, warnings)
+    if format is OutputFormat.json:
+        import json
+
+        from .reports.json import check_dict
+
+        sys.stdout.write(json.dumps([check_dict(c.meta) for c in checks], indent=2) + "\n")
+        return
+    console = Console(highlight=False)
+    table = Table(title=f"{len(checks)} checks", title_justify="left")
+    table.add_column("Rule")
+    table.add_column("Id", no_wrap=True)
+    table.add_column("Severity")
+    table.add_column("Title")
+    for c in sorted(checks, key=lambda c: (c.meta.family, c.meta.rule)):
+        title = c.meta.title + (" (--deep)" if c.meta.deep else "")
+        table.add_row(c.meta.rule, c.id, str(c.meta.severity), title)
+    console.print(table)
+    for w in warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+
+
+@app.command()
+def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code, e.g. VT-1.")]) -> None:
+    """Explain a check: what it looks for, why it matters, how to fix it."""
+    checks = _select([check_id], [], True, [])
+    console = Console(highlight=False)
+    for c in checks:
+        m = c.meta
+        console.rule(f"[bold]{m.rule} {m.id}")
+        console.print(f"[bold]{m.title}[/]  severity: {m.severity}  confidence: {m.confidence}")
+        console.print(f"\n[bold]What it checks[/]\n{m.description}")
+        console.print(f"\n[bold]Why it matters[/]\n{m.risk}")
+        console.print(f"\n[bold]Remediation[/]\n{m.remediation.text}")
+        if m.remediation.cli:
+            console.print("\n[bold]AWS CLI[/]")
+            console.print(m.remediation.cli, markup=False)
+        if m.remediation.terraform:
+            console.print("\n[bold]Terraform[/]")
+            console.print(m.remediation.terraform, markup=False)
+        console.print("\n[bold]Documentation[/]")
+        for url in m.docs:
+            console.print(f"  {url}", markup=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"auditor {__version__}")
+
+
+def _mount_policy() -> None:
+    try:
+        from .policy.cli import app as policy_app
+    except ModuleNotFoundError:
+        return
+    app.add_typer(policy_app, name="policy", help="Work with IAM/S3 policy documents.")
+
+
+_mount_policy()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one clear line, the traceback only with -v
+        log.debug("internal error", exc_info=True)
+        err.print(f"[bold red]internal error:[/] {scrub(f'{type(exc).__name__}: {exc}')} "
+                  "(run with --verbose for details; please report it)", soft_wrap=True)
+        sys.exit(EXIT_INTERNAL)

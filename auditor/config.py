@@ -1,0 +1,116 @@
+"""Project configuration: ``.auditor.toml`` or ``[tool.auditor]`` in ``pyproject.toml``.
+
+```toml
+[tool.auditor]
+fail_on = "high"
+exclude_checks = ["PB-2"]
+
+[[tool.auditor.suppress]]
+check = "sqs-lambda/no-redrive-policy"      # id, rule code or family
+resource = "arn:aws:sqs:*:*:scratch-*"      # id or ARN, shell-style wildcards
+reason = "scratch queues are disposable"    # required
+expires = 2027-03-31                        # optional; an expired waiver stops applying
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .inventory.core import ConfigurationError
+from .model import Finding, Status
+
+
+@dataclass(frozen=True)
+class Suppression:
+    check: str
+    resource: str
+    reason: str
+    expires: dt.date | None = None
+
+    def matches(self, f: Finding) -> bool:
+        c = self.check
+        if c not in ("*", f.check_id, f.rule) and c.upper() != f.rule and c != f.check_id.split("/")[0]:
+            return False
+        return any(fnmatch.fnmatchcase(v, self.resource) for v in (f.resource.id, f.resource.arn) if v)
+
+
+@dataclass
+class Config:
+    fail_on: str | None = None
+    exclude_checks: list[str] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    source: str = ""
+
+
+def load(path: Path | None = None, cwd: Path | None = None) -> Config:
+    cwd = cwd or Path.cwd()
+    if path is None:
+        if (cwd / ".auditor.toml").is_file():
+            path = cwd / ".auditor.toml"
+        elif (cwd / "pyproject.toml").is_file():
+            try:
+                data = tomllib.loads((cwd / "pyproject.toml").read_text())
+            except (OSError, tomllib.TOMLDecodeError):
+                return Config()
+            section = data.get("tool", {}).get("auditor")
+            return _parse(section, str(cwd / "pyproject.toml")) if section else Config()
+        else:
+            return Config()
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigurationError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: invalid TOML ({exc})") from None
+    section = data.get("tool", {}).get("auditor", data)
+    return _parse(section, str(path))
+
+
+def _parse(section: dict[str, Any], source: str) -> Config:
+    cfg = Config(source=source)
+    if "fail_on" in section:
+        cfg.fail_on = str(section["fail_on"])
+    cfg.exclude_checks = [str(x) for x in section.get("exclude_checks", [])]
+    for i, item in enumerate(section.get("suppress", [])):
+        where = f"{source}: suppress[{i}]"
+        if not isinstance(item, dict) or not item.get("check") or not item.get("resource"):
+            raise ConfigurationError(f"{where} needs `check` and `resource`")
+        if not str(item.get("reason", "")).strip():
+            raise ConfigurationError(f"{where} needs a `reason` (a waiver without one cannot be reviewed)")
+        expires = item.get("expires")
+        if isinstance(expires, str):
+            try:
+                expires = dt.date.fromisoformat(expires)
+            except ValueError:
+                raise ConfigurationError(f"{where}: `expires` is not a date (YYYY-MM-DD)") from None
+        if isinstance(expires, dt.datetime):
+            expires = expires.date()
+        cfg.suppressions.append(Suppression(str(item["check"]), str(item["resource"]), str(item["reason"]), expires))
+    return cfg
+
+
+def apply(findings: list[Finding], cfg: Config, today: dt.date | None = None) -> tuple[list[Finding], list[str]]:
+    """Mark waived failures as suppressed; return them with warnings about expired waivers."""
+    today = today or dt.date.today()
+    warnings, active = [], []
+    for s in cfg.suppressions:
+        if s.expires and s.expires < today:
+            warnings.append(f"suppression of {s.check} on {s.resource} expired on {s.expires}; it no longer applies")
+        else:
+            active.append(s)
+    out = []
+    for f in findings:
+        if f.status is Status.FAIL:
+            for s in active:
+                if s.matches(f):
+                    f = dataclasses.replace(f, suppressed=s.reason + (f" (until {s.expires})" if s.expires else ""))
+                    break
+        out.append(f)
+    return out, warnings

@@ -1,0 +1,73 @@
+"""Shared fixtures: a seeded local AWS account (moto's HTTP server) and the real CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from auditor.demo import seed as seed_mod
+from auditor.demo.servers import LocalAws
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+    """Run the installed console entry point exactly as a user does (``python -m auditor``)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DD_"))}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def seeded_aws():
+    """One moto server for the session, seeded with the shop (read-only tests share it)."""
+    aws = LocalAws().start()
+    try:
+        seed_mod.seed(aws.client)
+        yield aws
+    finally:
+        aws.stop()
+
+
+@pytest.fixture()
+def fresh_aws():
+    """A moto server of the test's own, empty, for tests that shape the account themselves."""
+    aws = LocalAws().start()
+    try:
+        yield aws
+    finally:
+        aws.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_scan(seeded_aws, tmp_path_factory):
+    """The JSON report of one full scan of the seeded account, shared by the end-to-end assertions."""
+    out = tmp_path_factory.mktemp("scan") / "report.json"
+    result = run_auditor("scan", "--profile", "demo", "--format", "json", "--output", str(out),
+                         "--fail-on", "never", env=seeded_aws.env())
+    assert result.code in (0, 3), result.stderr
+    return json.loads(out.read_text())
