@@ -39,13 +39,13 @@ err = Console(stderr=True, highlight=False)
 log = logging.getLogger("auditor")
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     table = "table"
     json = "json"
     sarif = "sarif"
 
 
-class FailOn(str, enum.Enum):
+class FailOn(enum.StrEnum):
     info = "info"
     low = "low"
     medium = "medium"
@@ -147,7 +147,7 @@ OutputOpt = Annotated[
 ]
 FailOnOpt = Annotated[
     FailOn | None,
-    typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity remains [default: low]."),
+    typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity remains (default: low)."),
 ]
 CheckOpt = Annotated[
     list[str] | None, typer.Option("--check", "-c", help="Only this check (id, rule code or family). Repeatable.")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from auditor.report import Report
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     table = "table"
     json = "json"
     sarif = "sarif"

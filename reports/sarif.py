@@ -17,7 +17,7 @@ from urllib.parse import quote
 from auditor.model import CheckMeta, Finding, Severity
 from auditor.report import Report
 
-SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 MAX_RESULTS = 25_000
 SHOWN_RESULTS = 5_000
 MAX_GZIP_BYTES = 10 * 1024 * 1024

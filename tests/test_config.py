@@ -1,0 +1,30 @@
+import datetime as dt
+
+import pytest
+
+from auditor import config
+from auditor.inventory.core import ConfigurationError
+from tests.factories import queue, report_with
+
+
+def test_suppression_by_rule_and_wildcard_with_expiry(tmp_path):
+    (tmp_path / ".auditor.toml").write_text(
+        '[[suppress]]\ncheck = "VT-1"\nresource = "arn:aws:sqs:*:*:scratch-*"\nreason = "disposable"\n'
+        '[[suppress]]\ncheck = "VT-1"\nresource = "orders"\nreason = "old"\nexpires = 2020-01-01\n'
+    )
+    cfg = config.load(cwd=tmp_path)
+    report = report_with(("fail", queue("scratch-1"), None), ("fail", queue("orders"), None))
+    findings, warnings = config.apply(report.findings, cfg, today=dt.date(2026, 1, 1))
+    by_id = {f.resource.id: f for f in findings}
+    assert by_id["scratch-1"].suppressed == "disposable"
+    assert by_id["orders"].suppressed == ""  # expired waiver no longer applies
+    assert any("expired" in w for w in warnings)
+
+
+def test_pyproject_section_and_missing_reason(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.auditor]\nfail_on = "high"\n')
+    assert config.load(cwd=tmp_path).fail_on == "high"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[suppress]]\ncheck = "VT-1"\nresource = "x"\n')
+    with pytest.raises(ConfigurationError, match="reason"):
+        config.load(bad)
