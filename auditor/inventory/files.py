@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,8 @@ def load(paths: list[Path]) -> FileInputs:
         elif kind == "policy":
             policy = doc.get("Policy", doc)
             if isinstance(policy, str):  # `aws s3api get-bucket-policy` output wraps the document in a string
-                try:
+                with contextlib.suppress(ValueError):
                     policy = json.loads(policy)
-                except ValueError:
-                    pass
             out.policies.append((str(path), policy))
         else:
             raise ConfigurationError(
