@@ -92,8 +92,9 @@ def select(
             raise KeyError(name)
     chosen = [c for c in checks if not include or any(matches(c, n) for n in include)]
     chosen = [c for c in chosen if not any(matches(c, n) for n in exclude)]
-    # Deep checks run only when asked for, by --deep or by naming them.
-    return [c for c in chosen if deep or not c.meta.deep or any(matches(c, n) for n in include)]
+    # Deep checks run only when asked for: by --deep, or by naming the check itself (not its family).
+    named = {n.strip() for n in include} | {n.strip().upper() for n in include}
+    return [c for c in chosen if deep or not c.meta.deep or c.id in named or c.meta.rule in named]
 
 
 def run(

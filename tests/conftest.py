@@ -55,8 +55,8 @@ def seeded_aws():
 
 @pytest.fixture()
 def fresh_aws():
-    """A moto server of the test's own, empty, for tests that shape the account themselves."""
-    aws = LocalAws().start()
+    """A moto server of the test's own, empty, in its own process (moto's state is per process)."""
+    aws = LocalAws().start_isolated()
     try:
         yield aws
     finally:
@@ -67,7 +67,7 @@ def fresh_aws():
 def demo_scan(seeded_aws, tmp_path_factory):
     """The JSON report of one full scan of the seeded account, shared by the end-to-end assertions."""
     out = tmp_path_factory.mktemp("scan") / "report.json"
-    result = run_auditor("scan", "--profile", "demo", "--format", "json", "--output", str(out),
+    result = run_auditor("scan", "--profile", "demo", "--deep", "--format", "json", "--output", str(out),
                          "--fail-on", "never", env=seeded_aws.env())
     assert result.code in (0, 3), result.stderr
     return json.loads(out.read_text())

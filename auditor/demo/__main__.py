@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         if dd is not None:
             print(f"local Datadog API on {dd.url}", file=sys.stderr)
         env = {**os.environ, **aws.env(), **datadog_env(dd)}
-        base = [sys.executable, "-m", "auditor", "scan", "--profile", "demo", *args.scan_args]
+        base = [sys.executable, "-m", "auditor", "scan", "--profile", "demo", "--deep", *args.scan_args]
         shown = subprocess.run([*base, "--stats"], env=env)
         sarif = out / "demo.sarif"
         subprocess.run([*base, "--format", "sarif", "--output", str(sarif), "--fail-on", "never"], env=env,

@@ -29,13 +29,14 @@ def process(record):
 
 EXPECTED: dict[str, dict[str, set[str]]] = {
     # resource id (queue, function or mapping name) → rules
-    "orders": {"clean": {"VT-1", "VT-2", "DLQ-1", "DLQ-2", "PB-1", "PB-2"}},
+    "orders": {"clean": {"VT-1", "VT-2", "DLQ-1", "DLQ-2", "PB-1", "PB-2", "PB-3"}},
     "orders-dlq": {"clean": {"DLQ-3"}},
     "orders-consumer": {"clean": {"CC-1", "CC-2", "CC-3", "CC-4"}},
-    "payments": {"fail": {"VT-1", "DLQ-2"}, "clean": {"DLQ-1"}},
+    "payments": {"fail": {"VT-1", "DLQ-2", "PB-1", "PB-3"}, "clean": {"DLQ-1", "PB-2"}},
     "payments-dlq": {"fail": {"DLQ-3"}},
     "payments-consumer": {"fail": {"CC-3"}, "clean": {"CC-1", "CC-2"}},
-    "notifications": {"fail": {"VT-2", "DLQ-1"}, "clean": {"VT-1"}},
+    "notifications": {"fail": {"VT-2", "DLQ-1", "PB-3"}, "clean": {"VT-1", "PB-1"}},
+    "notifications-priority": {"fail": {"PB-2"}, "clean": {"PB-1"}},
     "notifications-consumer": {"fail": {"CC-2"}, "clean": {"CC-1", "CC-3", "CC-4"}},
     "invoices": {"fail": {"VT-2"}, "clean": {"VT-1"}},
     "refunds-consumer": {"fail": {"CC-1"}},

@@ -20,7 +20,7 @@ DEMO_ACCESS_KEY = "testing"
 DEMO_SECRET_KEY = "testing"
 
 #: Narrow extensions of the moto server, installed before it starts (each module has ``install()``).
-MOTO_EXTENSIONS = ("auditor.demo.moto_ext",)
+MOTO_EXTENSIONS = ("auditor.demo.moto_ext", "auditor.demo.moto_lambda_code")
 
 
 def free_port() -> int:
@@ -64,11 +64,37 @@ class LocalAws:
         self.write_profile()
         return self
 
+    def start_isolated(self) -> LocalAws:
+        """Start the server in a child process, so its state is not shared with other servers of this one."""
+        import subprocess
+        import sys
+
+        self.port = self.port or free_port()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "auditor.demo.serve", str(self.port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        line = self._proc.stdout.readline() if self._proc.stdout else ""
+        if line.strip() != "ready":
+            self._proc.kill()
+            raise RuntimeError("the isolated moto server did not start")
+        self.write_profile()
+        return self
+
     def stop(self) -> None:
         server = getattr(self, "_server", None)
         if server is not None:
             server.stop()
             self._server = None
+        proc = getattr(self, "_proc", None)
+        if proc is not None:
+            if proc.stdin:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001
+                proc.kill()
+            self._proc = None
 
     @property
     def endpoint(self) -> str:

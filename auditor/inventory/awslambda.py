@@ -114,6 +114,10 @@ class LambdaInventory:
     def prefetch_configurations(self, function_arns: list[str]) -> None:
         self._r.pools.map_detail(lambda a: capture(lambda: self.configuration(a)), sorted(set(function_arns)))
 
+    def code_signals(self, function_arn: str):
+        """Deep scan: what the function's package says about partial batch responses (one download each)."""
+        return self._r.memo.get(("lambda.code", function_arn), lambda: self._load_code(function_arn))
+
     # -- loaders ------------------------------------------------------------------------------------------
     def _load_functions(self) -> dict[str, Function]:
         out: dict[str, Function] = {}
@@ -144,6 +148,10 @@ class LambdaInventory:
                 )
         return sorted(out, key=lambda m: (m.function_arn, m.event_source_arn, m.uuid))
 
+    def _load_code(self, function_arn: str):
+        got = self._r.aws.call("lambda", self._r.name, "GetFunction", FunctionName=function_arn)
+        return _code_signals_from(got, self._r.inventory.stats)
+
     def _get_configuration(self, function_arn: str) -> Function:
         raw = self._r.aws.call("lambda", self._r.name, "GetFunctionConfiguration", FunctionName=function_arn)
         return _function(raw, self._r.name)
@@ -152,6 +160,24 @@ class LambdaInventory:
         got = self._r.aws.call("lambda", self._r.name, "GetFunctionConcurrency", FunctionName=base_arn)
         value = got.get("ReservedConcurrentExecutions")
         return int(value) if value is not None else None
+
+
+def _code_signals_from(got: dict[str, Any], stats) -> Any:
+    from .lambda_code import CodeSignals, download, scan_zip
+
+    config = got.get("Configuration") or {}
+    if config.get("PackageType") == "Image" or (got.get("Code") or {}).get("RepositoryType") == "ECR":
+        raise NotAvailable("container-image functions are not inspected by the deep scan", "lambda:GetFunction")
+    location = (got.get("Code") or {}).get("Location")
+    if not location:
+        raise NotAvailable("GetFunction returned no code location", "lambda:GetFunction")
+    stats.record("download:lambda-code-package")
+    with download(location) as data:
+        size = data.seek(0, 2)
+        data.seek(0)
+        app, lib = scan_zip(data)
+    layers = tuple(layer.get("Arn", "") for layer in config.get("Layers") or [])
+    return CodeSignals({k: tuple(v) for k, v in app.items()}, {k: tuple(v) for k, v in lib.items()}, layers, size)
 
 
 def _function(raw: dict[str, Any], region: str) -> Function:
