@@ -325,6 +325,14 @@ def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code,
             console.print(f"  {url}", markup=False)
 
 
+@app.command("iam-policy")
+def iam_policy() -> None:
+    """Print the least-privilege IAM policy auditor needs (read-only)."""
+    from importlib.resources import files
+
+    sys.stdout.write(files("auditor").joinpath("iam_policy.json").read_text(encoding="utf-8"))
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

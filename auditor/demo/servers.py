@@ -20,7 +20,7 @@ DEMO_ACCESS_KEY = "testing"
 DEMO_SECRET_KEY = "testing"
 
 #: Narrow extensions of the moto server, installed before it starts (each module has ``install()``).
-MOTO_EXTENSIONS = ("auditor.demo.moto_ext", "auditor.demo.moto_lambda_code")
+MOTO_EXTENSIONS = ("auditor.demo.moto_ext", "auditor.demo.moto_lambda_code", "auditor.demo.moto_iam_sigv4")
 
 
 def free_port() -> int:

@@ -63,7 +63,7 @@ class AwsAccount:
         events = self.session.events
         events.register("before-call.*.*", _guard)
         events.register("before-call.*.*", self._count)
-        events.register("needs-retry.*.*", self._count_retry)
+        events.register("after-call.*.*", self._count_retry)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._account_id: str | None = None
@@ -72,14 +72,11 @@ class AwsAccount:
     def _count(self, model: Any, **_: Any) -> None:
         self.stats.record(f"{model.service_model.service_name}:{model.name}")
 
-    def _count_retry(self, response: Any = None, operation: Any = None, attempts: int = 0, **_: Any) -> None:
-        # Called after every attempt; only attempts that failed and will be retried count.
-        if response is None or operation is None:
-            return
-        http, parsed = response
-        status = getattr(http, "status_code", 200) if http is not None else 0
-        if status >= 400 or http is None:
-            self.stats.record_retry(f"{operation.service_model.service_name}:{operation.name}")
+    def _count_retry(self, parsed: Any = None, model: Any = None, **_: Any) -> None:
+        # after-call fires once per API call, success or error, with the retries it took.
+        attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
+        if attempts and model is not None:
+            self.stats.record_retry(f"{model.service_model.service_name}:{model.name}", attempts)
 
     # -- identity -----------------------------------------------------------------------------------------
     @property

@@ -127,9 +127,9 @@ class CallStats:
         with self._lock:
             self.calls[key] += 1
 
-    def record_retry(self, key: str) -> None:
+    def record_retry(self, key: str, n: int = 1) -> None:
         with self._lock:
-            self.retries[key] += 1
+            self.retries[key] += n
 
     @property
     def total(self) -> int:

@@ -1,0 +1,94 @@
+"""Read-only by construction, and the shipped least-privilege policy is exactly enough."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from importlib.resources import files
+
+import pytest
+
+from auditor.demo import seed as seed_mod
+from auditor.inventory.aws import AwsAccount
+from auditor.inventory.core import READ_ONLY_PREFIXES, ReadOnlyViolation, iam_action
+from tests.conftest import run_auditor
+
+POLICY = json.loads(files("auditor").joinpath("iam_policy.json").read_text())
+ACTIONS = {a for s in POLICY["Statement"] for a in s["Action"]}
+
+
+def test_write_calls_are_refused_before_reaching_aws(seeded_aws, monkeypatch):
+    for k, v in seeded_aws.env().items():
+        monkeypatch.setenv(k, v)
+    acct = AwsAccount("demo")
+    with pytest.raises(ReadOnlyViolation, match="CreateQueue"):
+        acct.client("sqs", "us-east-1").create_queue(QueueName="must-not-exist")
+    with pytest.raises(ReadOnlyViolation):
+        acct.call("lambda", "us-east-1", "DeleteFunction", FunctionName="orders-consumer")
+    urls = seeded_aws.client("sqs").list_queues(QueueNamePrefix="must-not").get("QueueUrls", [])
+    assert urls == []
+    assert seeded_aws.client("lambda").get_function(FunctionName="orders-consumer")
+    assert acct.stats.snapshot()["calls"] == {}  # refused before anything was sent
+
+
+def test_shipped_policy_is_read_only():
+    assert ACTIONS
+    for action in ACTIONS:
+        service, op = action.split(":")
+        assert op.startswith(READ_ONLY_PREFIXES), action
+    assert all(s["Effect"] == "Allow" for s in POLICY["Statement"])
+
+
+def test_shipped_policy_covers_every_call_of_a_full_scan(demo_scan):
+    needed = set()
+    for key in demo_scan["stats"]["calls"]:
+        service, op = key.split(":", 1)
+        if service in ("sts", "datadog", "download"):
+            continue  # GetCallerIdentity needs no permission; the others are not AWS IAM actions
+        needed.add(iam_action(service, op))
+    assert needed, "the scan made no AWS calls"
+    assert needed <= ACTIONS, f"missing from auditor/iam_policy.json: {sorted(needed - ACTIONS)}"
+
+
+def _enforce_with_policy(aws, actions: set[str]) -> None:
+    iam = aws.client("iam")
+    iam.create_user(UserName="auditor")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]}
+    iam.put_user_policy(UserName="auditor", PolicyName="auditor", PolicyDocument=json.dumps(doc))
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    aws.credentials_file.write_text(
+        f"[demo]\naws_access_key_id = {key['AccessKeyId']}\naws_secret_access_key = {key['SecretAccessKey']}\n")
+    req = urllib.request.Request(f"{aws.endpoint}/moto-api/reset-auth", data=b"0", method="POST",
+                                 headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(req).read()
+
+
+@pytest.fixture()
+def enforced_shop(fresh_aws):
+    seed_mod.seed(fresh_aws.client)
+    return fresh_aws
+
+
+def test_scan_with_only_the_shipped_policy_is_never_denied(enforced_shop):
+    _enforce_with_policy(enforced_shop, ACTIONS)
+    r = run_auditor("scan", "--profile", "demo", "--deep", "--format", "json", "--fail-on", "never",
+                    env=enforced_shop.env())
+    assert r.code in (0, 3), r.stderr
+    doc = json.loads(r.stdout)
+    denied = [f for f in doc["findings"] if f["status"] == "not-evaluated" and "denied" in f["reason"]]
+    assert denied == []
+    assert [f for f in doc["findings"] if f["status"] == "fail"]
+
+
+def test_missing_permission_is_reported_with_the_action_and_exit_3(enforced_shop):
+    _enforce_with_policy(enforced_shop, ACTIONS - {"sqs:GetQueueAttributes"})
+    r = run_auditor("scan", "--profile", "demo", "--check", "sqs-lambda", "--format", "json",
+                    "--fail-on", "never", env=enforced_shop.env())
+    assert r.code == 3, r.stderr
+    doc = json.loads(r.stdout)
+    ne = [f for f in doc["findings"] if f["status"] == "not-evaluated"]
+    assert ne and {f["iam_action"] for f in ne} == {"sqs:GetQueueAttributes"}
+    assert doc["complete"] is False
+    table = run_auditor("scan", "--profile", "demo", "--check", "VT-1", "--fail-on", "never",
+                        env=enforced_shop.env())
+    assert "NOT EVALUATED" in table.stdout and "sqs:GetQueueAttributes" in table.stdout
