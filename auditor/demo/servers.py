@@ -40,6 +40,22 @@ def _install_extensions() -> None:
         module.install()
 
 
+def _add_latency(seconds: float) -> None:
+    """Make every request to the local server take ``seconds`` longer, concurrently (for benchmarks)."""
+    import time
+
+    from moto.moto_server import threaded_moto_server as tms
+
+    base = tms.DomainDispatcherApplication
+
+    class Slow(base):  # type: ignore[misc, valid-type]
+        def __call__(self, environ, start_response):
+            time.sleep(seconds)
+            return super().__call__(environ, start_response)
+
+    tms.DomainDispatcherApplication = Slow
+
+
 @dataclass
 class LocalAws:
     """A moto server on 127.0.0.1 and a profile pointing at it."""
@@ -56,6 +72,9 @@ class LocalAws:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        latency = float(os.environ.get("AUDITOR_MOTO_LATENCY_MS", "0") or 0) / 1000
+        if latency:
+            _add_latency(latency)
 
         _install_extensions()
         self.port = self.port or free_port()
