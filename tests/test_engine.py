@@ -1,0 +1,68 @@
+"""Check loading (built-ins and entry-point plugins), selection, and isolation of a crashing check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from auditor import engine
+from auditor.inventory import Inventory
+from auditor.model import Status
+from tests.factories import make_check
+
+
+class _EP:
+    def __init__(self, name, obj=None, exc=None, dist="acme-checks"):
+        self.name, self._obj, self._exc, self.dist = name, obj, exc, SimpleNamespace(name=dist)
+
+    def load(self):
+        if self._exc:
+            raise self._exc
+        return self._obj
+
+
+def test_plugins_load_in_sorted_order_and_broken_ones_are_named(monkeypatch):
+    plugin = make_check(rule="ZZ-1", id="acme/custom-rule")
+    eps = [_EP("b-broken", exc=ImportError("no module named acme_x")), _EP("a-good", obj=[plugin])]
+    monkeypatch.setattr(engine, "entry_points", lambda group: eps if group == engine.ENTRY_POINT_GROUP else [])
+    warnings: list[str] = []
+    checks = engine.load_checks(warnings=warnings)
+    assert "acme/custom-rule" in {c.id for c in checks}
+    assert len(warnings) == 1 and "acme-checks" in warnings[0] and "b-broken" in warnings[0]
+    with pytest.raises(engine.CheckLoadError, match="acme-checks"):
+        engine.load_checks()
+
+
+def test_selection_by_id_rule_family_and_unknown_names():
+    checks = engine.load_checks(plugins=False)
+    by_rule = engine.select(checks, ["vt-1"])
+    assert [c.meta.rule for c in by_rule] == ["VT-1"]
+    family = engine.select(checks, ["sqs-lambda"], ["DLQ-3"])
+    assert "DLQ-3" not in {c.meta.rule for c in family} and "VT-2" in {c.meta.rule for c in family}
+    assert "PB-3" not in {c.meta.rule for c in family}  # deep checks need --deep or their own name
+    assert "PB-3" in {c.meta.rule for c in engine.select(checks, ["PB-3"])}
+    with pytest.raises(KeyError):
+        engine.select(checks, ["XX-9"])
+
+
+def test_a_crashing_check_is_reported_not_fatal():
+    @__import__("auditor.check", fromlist=["check"]).check(
+        id="acme/crash", rule="ZZ-2", title="t", severity=make_check().meta.severity, description="d", risk="r",
+        remediation="x", docs=("https://example.com/doc",))
+    def crash(inv, rec):
+        raise RuntimeError("boom")
+
+    inv = Inventory(None, [])
+    report = engine.run(inv, [crash, make_check()], target={})
+    (f,) = report.findings
+    assert f.status is Status.NOT_EVALUATED and "boom" in f.reason and not report.complete
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "auditor"
+    proc = subprocess.run([str(script), "version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("auditor ")
