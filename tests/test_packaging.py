@@ -22,5 +22,11 @@ def test_wheel_claims_only_the_auditor_top_level_package(tmp_path):
     assert "auditor/checks/sqs_lambda.py" in names
     assert "auditor/reports/sarif.py" in names
     assert not any(n.startswith(("checks/", "reports/", "tests/")) for n in names)
+    # every package of the source tree made it in (a new subpackage must be listed in pyproject.toml)
+    for init in ROOT.joinpath("auditor").rglob("__init__.py"):
+        rel = init.relative_to(ROOT).as_posix()
+        assert rel in names, f"{rel} missing from the wheel"
+    for module in ROOT.joinpath("checks").glob("*.py"):
+        assert f"auditor/checks/{module.name}" in names
     meta = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "auditor = auditor.cli:main" in zipfile.ZipFile(wheel).read(meta).decode()
