@@ -204,6 +204,7 @@ def scan(
                 if not aws.default_region:
                     raise ConfigurationError("no AWS region: pass --region or set one in the profile")
                 regions = [aws.default_region]
+            aws.validate_regions(regions)
             inventory = Inventory(aws, regions, workers=workers, deep=deep)
             inventory.datadog = _datadog(inventory, datadog_site, datadog_host)
             target = {

@@ -139,3 +139,13 @@ def test_config_suppression_marks_finding_and_changes_exit(seeded_aws, tmp_path)
     assert r.code == 0, r.stderr
     (f,) = [f for f in json.loads(r.stdout)["findings"] if f["status"] == "fail"]
     assert f["suppressed"] == "migrating next sprint"
+
+
+def test_unknown_region_is_a_usage_error_before_any_call(tmp_path):
+    cfg = tmp_path / "config"
+    cfg.write_text("[profile typo]\nregion = us-east-1\n")
+    creds = tmp_path / "credentials"
+    creds.write_text("[typo]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    env = {"AWS_CONFIG_FILE": str(cfg), "AWS_SHARED_CREDENTIALS_FILE": str(creds), "AWS_EC2_METADATA_DISABLED": "true"}
+    r = run_auditor("scan", "--profile", "typo", "--region", "us-nowhere-1", env=env)
+    assert r.code == 2 and "us-nowhere-1" in r.stderr and "Traceback" not in r.stderr

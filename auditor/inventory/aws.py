@@ -48,7 +48,7 @@ class AwsAccount:
         except ProfileNotFound as exc:
             raise ConfigurationError(f"AWS profile not found: {exc.kwargs.get('profile', profile)}") from None
         self.profile = profile
-        endpoint_overridden = bool(os.environ.get("AWS_ENDPOINT_URL")) or bool(
+        self.endpoint_overridden = endpoint_overridden = bool(os.environ.get("AWS_ENDPOINT_URL")) or bool(
             self.session._session.get_scoped_config().get("endpoint_url")
         )
         self._config = Config(
@@ -77,6 +77,17 @@ class AwsAccount:
         attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
         if attempts and model is not None:
             self.stats.record_retry(f"{model.service_model.service_name}:{model.name}", attempts)
+
+    def validate_regions(self, regions: list[str]) -> None:
+        """Refuse region names no AWS partition knows (a typo would otherwise look like an outage)."""
+        if self.endpoint_overridden:
+            return  # a local or custom endpoint may use any name
+        known: set[str] = set()
+        for partition in self.session.get_available_partitions():
+            known.update(self.session.get_available_regions("sqs", partition_name=partition))
+        unknown = [r for r in regions if r not in known]
+        if unknown and known:
+            raise ConfigurationError(f"unknown AWS region(s): {', '.join(unknown)}")
 
     # -- identity -----------------------------------------------------------------------------------------
     @property
