@@ -1,0 +1,189 @@
+"""Which Datadog monitors watch a given SQS queue, and how (check-rules.md §6).
+
+A monitor watches a queue when one of its metric terms
+
+* uses ``aws.sqs.approximate_number_of_messages_visible`` or ``aws.sqs.number_of_messages_sent``, and
+* selects the queue: its scope evaluates to true (or "depends on tags auditor cannot see") for the queue's
+  tags ``queuename`` (lowercase, as Datadog stores tags), ``region`` and ``aws_account``, and it either names
+  ``queuename`` in a non-negated term (exact or wildcard) or is a multi-alert ``by {queuename}``.
+
+A composite monitor watches the queue when a member it does not negate does. Mutes are judged per monitor
+(a muted member does not silence its composite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .monitors import Downtime, Monitor, Mute
+from .query import MetricQuery, MetricTerm
+
+DLQ_METRICS = frozenset({
+    "aws.sqs.approximate_number_of_messages_visible",
+    "aws.sqs.number_of_messages_sent",
+})
+
+#: Datadog crawls CloudWatch metrics about every 10 minutes.
+CRAWL_INTERVAL_S = 600
+
+
+@dataclass(frozen=True)
+class QueueTarget:
+    name: str
+    region: str
+    account: str
+
+    def tags(self) -> dict[str, str]:
+        tags = {"queuename": self.name.lower(), "region": self.region.lower()}
+        if self.account:
+            tags["aws_account"] = self.account
+        return tags
+
+
+@dataclass(frozen=True)
+class Match:
+    monitor: Monitor  # the monitor that notifies: the metric monitor itself, or a composite over it
+    member: Monitor  # the metric monitor whose query selects the queue
+    term: MetricTerm
+    how: str  # "scope {queuename:orders-dlq}", "multi-alert by {queuename} over {*}"
+    certain: bool  # False when the scope also depends on tags auditor cannot see (env:…)
+    mute: Mute | None = None
+
+    @property
+    def via_composite(self) -> bool:
+        return self.monitor is not self.member
+
+    @property
+    def query(self) -> MetricQuery:
+        assert self.member.parsed is not None
+        return self.member.parsed
+
+    @property
+    def detection(self) -> str:
+        return self.query.detection
+
+    @property
+    def evaluation_delay(self) -> int | None:
+        return self.member.evaluation_delay
+
+
+@dataclass
+class Coverage:
+    target: QueueTarget
+    matches: list[Match] = field(default_factory=list)
+    unreadable: list[Monitor] = field(default_factory=list)  # SQS metric monitors whose query could not be parsed
+    same_name_regions: tuple[str, ...] = ()  # other scanned regions with a DLQ of the same name
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.matches)
+
+    @property
+    def threshold_only(self) -> bool:
+        return bool(self.matches) and all(m.detection == "threshold" for m in self.matches)
+
+    @property
+    def all_muted(self) -> bool:
+        return bool(self.matches) and all(m.mute is not None for m in self.matches)
+
+    @property
+    def certain(self) -> bool:
+        return all(m.certain for m in self.matches)
+
+
+def change_problems(query: MetricQuery, evaluation_delay: int | None) -> list[str]:
+    """DD-3: why a change monitor may not fire when messages arrive in a DLQ. Empty when it will."""
+    problems = []
+    if query.comparator in ("<", "<="):
+        problems.append(
+            f"it alerts on a decrease ({query.detection} {query.condition()}); messages arriving in the DLQ "
+            "raise the value, so it never fires for them"
+        )
+    elif (query.comparator == ">" and query.threshold < 0) or (query.comparator == ">=" and query.threshold <= 0):
+        problems.append(
+            f"its condition ({query.detection} {query.condition()}) also holds when nothing changes, so it stays "
+            "in alert and a new failure raises nothing"
+        )
+    if query.window_s is not None and query.window_s <= CRAWL_INTERVAL_S and not evaluation_delay:
+        problems.append(
+            f"its {query.window} window is not longer than the ~10-minute interval at which Datadog crawls "
+            "CloudWatch and it has no evaluation_delay, so the increase can fall outside every evaluation"
+        )
+    return problems
+
+
+class MonitorIndex:
+    """All monitors of an organisation, ready to answer "who watches this queue?"."""
+
+    def __init__(
+        self,
+        monitors: Iterable[Monitor],
+        downtimes: Iterable[Downtime] = (),
+        *,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.monitors = [m for m in monitors if not m.deleted]
+        self.downtimes = list(downtimes)
+        self.now = now or dt.datetime.now(dt.UTC)
+        self.by_id = {m.id: m for m in self.monitors if m.id is not None}
+        self.composites_of: dict[int, list[Monitor]] = {}
+        for m in self.monitors:
+            if m.is_composite:
+                for member in m.members:
+                    if not member.negated:
+                        self.composites_of.setdefault(member.monitor_id, []).append(m)
+        self.sqs_monitors = [
+            m for m in self.monitors
+            if m.is_metric and m.parsed is not None and any(t.metric in DLQ_METRICS for t in m.parsed.terms)
+        ]
+        # Only to say "some monitors could not be read" — never to decide coverage.
+        self.unreadable = [
+            m for m in self.monitors
+            if m.parse_error and m.is_metric and any(metric in m.query.lower() for metric in DLQ_METRICS)
+        ]
+
+    def member_ids_missing(self) -> set[int]:
+        """Ids that composites reference but the listing did not return (e.g. restricted monitors)."""
+        return {mid for mid in self.composites_of if mid not in self.by_id}
+
+    @staticmethod
+    def selects(monitor: Monitor, tags: dict[str, str]) -> tuple[MetricTerm, str, bool] | None:
+        if monitor.parsed is None:
+            return None
+        for term in monitor.parsed.terms:
+            if term.metric not in DLQ_METRICS:
+                continue
+            hit = term.scope.evaluate(tags)
+            if hit is False:
+                continue
+            grouped = term.groups_by("queuename")
+            named = term.scope.selects_key("queuename")
+            if not (grouped or named):
+                continue  # e.g. max:…{*} — every queue's backlog in one number, not a DLQ monitor
+            scope = "{" + (term.scope_text or "*") + "}"
+            how = f"multi-alert by {{{','.join(term.group_by)}}} over {scope}" if grouped else f"scope {scope}"
+            return term, how, hit is True
+        return None
+
+    def coverage(self, target: QueueTarget, same_name_regions: Iterable[str] = ()) -> Coverage:
+        tags = target.tags()
+        cov = Coverage(target, same_name_regions=tuple(same_name_regions))
+        seen: set[tuple[int | None, int | None]] = set()
+        for m in self.sqs_monitors:
+            sel = self.selects(m, tags)
+            if sel is None:
+                continue
+            term, how, certain = sel
+            if (m.id, m.id) not in seen:
+                seen.add((m.id, m.id))
+                cov.matches.append(Match(m, m, term, how, certain, m.mute_for(tags, self.downtimes, self.now)))
+            for comp in self.composites_of.get(m.id, []) if m.id is not None else []:
+                if (comp.id, m.id) in seen:
+                    continue
+                seen.add((comp.id, m.id))
+                cov.matches.append(Match(comp, m, term, f"{how} (member of composite {comp.id})", certain,
+                                         comp.mute_for(tags, self.downtimes, self.now)))
+        cov.unreadable = list(self.unreadable)
+        return cov
