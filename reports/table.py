@@ -69,7 +69,7 @@ def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -
             check = f"{f.rule} {f.check_id}"
             if f.confidence.value != "high":
                 check += f"\n(confidence {f.confidence})"
-            table.add_row(_resource(f), f.message, check)
+            table.add_row(Text(_resource(f)), Text(f.message), Text(check))
         console.print(table)
 
     if report.suppressed:
@@ -79,7 +79,7 @@ def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -
         table.add_column("Check", ratio=2, overflow="fold")
         table.add_column("Justification", ratio=4, overflow="fold")
         for f in report.suppressed:
-            table.add_row(_resource(f), f"{f.rule} {f.check_id}", f.suppressed)
+            table.add_row(Text(_resource(f)), Text(f"{f.rule} {f.check_id}"), Text(f.suppressed))
         console.print(table)
 
     if report.not_evaluated:
@@ -88,9 +88,9 @@ def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -
         table.add_column("Resource", ratio=2, overflow="fold")
         table.add_column("Check", ratio=2, overflow="fold")
         table.add_column("Reason", ratio=4, overflow="fold")
-        table.add_column("IAM action needed", ratio=2, overflow="fold")
+        table.add_column("Permission needed", ratio=2, overflow="fold")
         for f in report.not_evaluated:
-            table.add_row(_resource(f), f"{f.rule} {f.check_id}", f.reason, f.iam_action or "-")
+            table.add_row(Text(_resource(f)), Text(f"{f.rule} {f.check_id}"), Text(f.reason), Text(f.iam_action or "-"))
         console.print(table)
 
     for w in report.warnings:

@@ -64,10 +64,29 @@ def fresh_aws():
 
 
 @pytest.fixture(scope="session")
-def demo_scan(seeded_aws, tmp_path_factory):
-    """The JSON report of one full scan of the seeded account, shared by the end-to-end assertions."""
+def demo_datadog():
+    """The shop's Datadog organisation (the demo's monitors) on 127.0.0.1; ``.env`` for the CLI."""
+    from auditor.demo.__main__ import datadog_env, start_datadog
+
+    server = start_datadog()
+    try:
+        server.cli_env = datadog_env(server)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_env(seeded_aws, demo_datadog) -> dict[str, str]:
+    """Environment of `make demo`: the seeded AWS profile and the local Datadog API."""
+    return {**seeded_aws.env(), **demo_datadog.cli_env}
+
+
+@pytest.fixture(scope="session")
+def demo_scan(demo_env, tmp_path_factory):
+    """The JSON report of one full (deep) scan of the demo account, shared by the end-to-end assertions."""
     out = tmp_path_factory.mktemp("scan") / "report.json"
     result = run_auditor("scan", "--profile", "demo", "--deep", "--format", "json", "--output", str(out),
-                         "--fail-on", "never", env=seeded_aws.env())
+                         "--fail-on", "never", env=demo_env)
     assert result.code in (0, 3), result.stderr
     return json.loads(out.read_text())

@@ -154,7 +154,13 @@ class Inventory:
                     jobs.append(getattr(getattr(region, attr), method))
         futures = [self.pools.listing.submit(capture, job) for job in jobs]
         for fut in futures:
-            fut.result()
+            try:
+                fut.result()
+            except Exception:  # noqa: BLE001 - cached by the memo; each check meets it in its own handling
+                pass
 
     def close(self) -> None:
         self.pools.shutdown()
+        close = getattr(self.datadog, "close", None)
+        if close is not None:
+            close()
