@@ -8,6 +8,7 @@ or files given on the command line.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -154,10 +155,9 @@ class Inventory:
                     jobs.append(getattr(getattr(region, attr), method))
         futures = [self.pools.listing.submit(capture, job) for job in jobs]
         for fut in futures:
-            try:
+            # Failures are cached by the memo; each check meets them in its own handling.
+            with contextlib.suppress(Exception):
                 fut.result()
-            except Exception:  # noqa: BLE001 - cached by the memo; each check meets it in its own handling
-                pass
 
     def close(self) -> None:
         self.pools.shutdown()
