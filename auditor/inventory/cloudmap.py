@@ -1,0 +1,160 @@
+"""Cloud Map (servicediscovery) namespaces and services, to tell DNS-resolvable names from API-only ones.
+
+* :meth:`CloudMapInventory.service` — ``GetService`` once per service (by ARN or id).
+* :meth:`CloudMapInventory.namespace` — ``GetNamespace`` once per namespace, however many services or
+  ECS deployments point at it.
+* :meth:`CloudMapInventory.resolve_namespace` — normalise what ECS returns as a Service Connect namespace (a
+  name *or* an ARN) to a :class:`Namespace`; names are matched against ``ListNamespaces`` (filtered
+  client-side: moto ignores the filters, and the listing is needed once anyway).
+* :meth:`CloudMapInventory.registry` — a ``serviceRegistries[].registryArn`` → (service, namespace).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .arn import Arn
+from .core import NotAvailable, iam_action
+
+if TYPE_CHECKING:
+    from . import RegionInventory
+
+DNS_TYPES = ("DNS_PRIVATE", "DNS_PUBLIC")
+
+
+@dataclass(frozen=True)
+class Namespace:
+    id: str
+    arn: str
+    name: str
+    type: str  # HTTP | DNS_PRIVATE | DNS_PUBLIC
+    raw: dict[str, Any] = field(compare=False, hash=False, repr=False)
+
+    @property
+    def http_name(self) -> str:
+        return str(((self.raw.get("Properties") or {}).get("HttpProperties") or {}).get("HttpName") or "")
+
+    @property
+    def dns(self) -> bool:
+        """Names in this namespace can be resolved by DNS (from the associated VPCs for DNS_PRIVATE)."""
+        return self.type in DNS_TYPES
+
+
+@dataclass(frozen=True)
+class DiscoveryService:
+    id: str
+    arn: str
+    name: str
+    namespace_id: str
+    raw: dict[str, Any] = field(compare=False, hash=False, repr=False)
+
+    @property
+    def dns_records(self) -> list[dict[str, Any]]:
+        return list((self.raw.get("DnsConfig") or {}).get("DnsRecords") or [])
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A Cloud Map service with its namespace, as an ECS ``serviceRegistries`` entry points at it."""
+
+    service: DiscoveryService
+    namespace: Namespace
+
+    @property
+    def dns_name(self) -> str:
+        return f"{self.service.name}.{self.namespace.name}"
+
+    @property
+    def resolvable_by_dns(self) -> bool:
+        """A DNS namespace *and* DNS records on the service (a service without ``DnsConfig`` is API-only)."""
+        return self.namespace.dns and bool(self.service.dns_records)
+
+
+def resource_id(arn_or_id: str) -> str:
+    """``arn:…:namespace/ns-x`` → ``ns-x``; ``arn:…:service/srv-x`` → ``srv-x``; ids pass through."""
+    return arn_or_id.rsplit("/", 1)[-1] if arn_or_id.startswith("arn:") else arn_or_id
+
+
+class CloudMapInventory:
+    def __init__(self, region: RegionInventory) -> None:
+        self._r = region
+
+    def _ref(self, arn_or_id: str) -> str:
+        """The ``Id`` parameter: the id for our own account, the ARN for resources shared with us."""
+        if arn_or_id.startswith("arn:"):
+            try:
+                if Arn.parse(arn_or_id).account not in ("", self._r.account):
+                    return arn_or_id
+            except ValueError:
+                pass
+        return resource_id(arn_or_id)
+
+    # -- details ------------------------------------------------------------------------------------------
+    def service(self, arn_or_id: str) -> DiscoveryService:
+        ref = self._ref(arn_or_id)
+        return self._r.memo.get(("cloudmap.service", ref), lambda: self._get_service(ref))
+
+    def namespace(self, arn_or_id: str) -> Namespace:
+        ref = self._ref(arn_or_id)
+        return self._r.memo.get(("cloudmap.namespace", ref), lambda: self._get_namespace(ref))
+
+    def registry(self, registry_arn: str) -> Registry:
+        """``GetService`` → ``NamespaceId`` → ``GetNamespace`` (each cached)."""
+        svc = self.service(registry_arn)
+        return Registry(svc, self.namespace(svc.namespace_id))
+
+    # -- listings -----------------------------------------------------------------------------------------
+    def namespaces(self) -> list[Namespace]:
+        return self._r.memo.get("cloudmap.namespaces", self._load_namespaces)
+
+    def resolve_namespace(self, ref: str) -> Namespace:
+        """A namespace given as an ARN, an id or a name (Cloud Map name or HTTP name, case-insensitive)."""
+        if not ref:
+            raise NotAvailable("no namespace given", "")
+        if ref.startswith("arn:") or ref.startswith("ns-"):
+            return self.namespace(ref)
+        wanted = ref.lower()
+        for ns in self.namespaces():
+            if wanted in (ns.name.lower(), ns.http_name.lower()):
+                # Seed the per-namespace cache: a later lookup by ARN or id costs no GetNamespace.
+                return self._r.memo.get(("cloudmap.namespace", ns.id), lambda ns=ns: ns)
+        raise NotAvailable(
+            f"Cloud Map namespace {ref!r} was not found",
+            iam_action("servicediscovery", "ListNamespaces"),
+            kind="not-found",
+        )
+
+    # -- loaders ------------------------------------------------------------------------------------------
+    def _get_service(self, ref: str) -> DiscoveryService:
+        raw = self._r.aws.call("servicediscovery", self._r.name, "GetService", Id=ref).get("Service") or {}
+        return DiscoveryService(
+            id=str(raw.get("Id") or resource_id(ref)),
+            arn=str(raw.get("Arn") or ref),
+            name=str(raw.get("Name") or ""),
+            namespace_id=str(raw.get("NamespaceId") or ""),
+            raw=raw,
+        )
+
+    def _get_namespace(self, ref: str) -> Namespace:
+        raw = self._r.aws.call("servicediscovery", self._r.name, "GetNamespace", Id=ref).get("Namespace") or {}
+        return _namespace(raw, ref)
+
+    def _load_namespaces(self) -> list[Namespace]:
+        out = []
+        for page in self._r.aws.paginate("servicediscovery", self._r.name, "ListNamespaces", page_size=100):
+            out.extend(_namespace(raw, "") for raw in page.get("Namespaces") or [])
+        return out
+
+
+def _namespace(raw: dict[str, Any], ref: str) -> Namespace:
+    return Namespace(
+        id=str(raw.get("Id") or resource_id(ref)),
+        arn=str(raw.get("Arn") or ""),
+        name=str(raw.get("Name") or ""),
+        type=str(raw.get("Type") or ""),
+        raw=raw,
+    )
+
+
+__all__ = ["CloudMapInventory", "DiscoveryService", "Namespace", "Registry", "resource_id"]

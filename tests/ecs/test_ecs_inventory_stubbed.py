@@ -1,0 +1,293 @@
+"""The ECS and Cloud Map inventories against botocore ``Stubber`` responses.
+
+Stubber validates every canned response against botocore's service model, so these shapes are the real API's:
+Service Connect on ``deployments[]`` with ``serviceConnectResources``, pagination tokens moto never returns,
+DescribeServices limited to 10 services, access denied.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from auditor.checks import ecs_service_connect as sc
+from botocore.stub import Stubber
+
+from auditor import engine
+from auditor.inventory import Inventory
+from auditor.inventory.aws import AwsAccount
+from auditor.inventory.ecs import EcsService
+from auditor.model import Status
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+CLUSTER = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/shop"
+NS_ARN = f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-shop0000000000000"
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def svc_arn(name: str) -> str:
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/shop/{name}"
+
+
+def td_arn(family: str, rev: int = 1) -> str:
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{rev}"
+
+
+def deployment(status: str, td: str, sc_config: dict | None = None, resources: list | None = None) -> dict:
+    dep = {
+        "id": f"ecs-svc/{abs(hash((status, td))) % 10**12}",
+        "status": status,
+        "taskDefinition": td,
+        "desiredCount": 2,
+        "runningCount": 2,
+        "pendingCount": 0,
+        "createdAt": NOW,
+        "updatedAt": NOW,
+        "rolloutState": "COMPLETED" if status == "PRIMARY" else "IN_PROGRESS",
+    }
+    if sc_config is not None:
+        dep["serviceConnectConfiguration"] = sc_config
+        dep["serviceConnectResources"] = resources or []
+    return dep
+
+
+def service(name: str, deployments: list[dict], **extra) -> dict:
+    return {
+        "serviceArn": svc_arn(name),
+        "serviceName": name,
+        "clusterArn": CLUSTER,
+        "status": "ACTIVE",
+        "taskDefinition": deployments[0]["taskDefinition"] if deployments else td_arn(name),
+        "desiredCount": 2,
+        "runningCount": 2,
+        "pendingCount": 0,
+        "launchType": "FARGATE",
+        "deployments": deployments,
+        "serviceRegistries": [],
+        **extra,
+    }
+
+
+@pytest.fixture()
+def stubbed(monkeypatch, tmp_path):
+    for key in [k for k in __import__("os").environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    aws = AwsAccount(None, workers=1)
+    unstubbed: list[str] = []
+
+    def no_network(request, **_):  # only calls no Stubber answered reach before-send
+        unstubbed.append(request.url)
+        raise RuntimeError(f"unstubbed AWS call to {request.url}")
+
+    aws.session.events.register("before-send", no_network)
+    stubs: dict[str, Stubber] = {}
+
+    def stub(service_name: str) -> Stubber:
+        if service_name not in stubs:
+            stubs[service_name] = Stubber(aws.client(service_name, REGION))
+            stubs[service_name].activate()
+        return stubs[service_name]
+
+    stub("sts").add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/t",
+                                                     "UserId": "AIDEXAMPLE"})
+
+    def inventory() -> Inventory:
+        return Inventory(aws, [REGION], workers=1)
+
+    yield SimpleNamespace(aws=aws, stub=stub, inventory=inventory)
+    for s in stubs.values():
+        s.assert_no_pending_responses()
+    assert not unstubbed, unstubbed
+
+
+def test_services_paginate_and_describe_in_batches_of_ten(stubbed):
+    ecs = stubbed.stub("ecs")
+    other = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/empty"
+    ecs.add_response("list_clusters", {"clusterArns": [CLUSTER], "nextToken": "c2"}, {"maxResults": 100})
+    ecs.add_response("list_clusters", {"clusterArns": [other]}, {"maxResults": 100, "nextToken": "c2"})
+    names = [f"svc-{i:02d}" for i in range(12)]
+    # clusters are visited in sorted order: "empty" first
+    ecs.add_response("list_services", {"serviceArns": []}, {"cluster": other, "maxResults": 100})
+    ecs.add_response("list_services", {"serviceArns": [svc_arn(n) for n in names[:7]], "nextToken": "p2"},
+                     {"cluster": CLUSTER, "maxResults": 100})
+    ecs.add_response("list_services", {"serviceArns": [svc_arn(n) for n in names[7:]]},
+                     {"cluster": CLUSTER, "maxResults": 100, "nextToken": "p2"})
+    for chunk in (names[:10], names[10:]):
+        ecs.add_response(
+            "describe_services",
+            {"services": [service(n, [deployment("PRIMARY", td_arn(n))]) for n in chunk], "failures": []},
+            {"cluster": CLUSTER, "services": [svc_arn(n) for n in chunk]},
+        )
+    inv = stubbed.inventory()
+    got = inv.regions[0].ecs.services()
+    assert inv.regions[0].ecs.service_errors() == []
+    assert [s.name for s in got] == names
+    assert inv.stats.calls["ecs:DescribeServices"] == 2
+    inv.close()
+
+
+def test_task_definitions_are_described_once_however_many_services_share_them(stubbed):
+    ecs = stubbed.stub("ecs")
+    ecs.add_response("list_clusters", {"clusterArns": [CLUSTER]})
+    names = ["web-a", "web-b", "web-c"]
+    ecs.add_response("list_services", {"serviceArns": [svc_arn(n) for n in names]})
+    shared, old = td_arn("web", 3), td_arn("web", 2)
+    ecs.add_response("describe_services", {"services": [
+        service("web-a", [deployment("PRIMARY", shared)]),
+        service("web-b", [deployment("PRIMARY", shared), deployment("ACTIVE", old)]),  # a rollout
+        service("web-c", [deployment("PRIMARY", shared)]),
+    ]})
+    for arn, rev in ((old, 2), (shared, 3)):
+        ecs.add_response(
+            "describe_task_definition",
+            {"taskDefinition": {"taskDefinitionArn": arn, "family": "web", "revision": rev,
+                                "taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/web-task",
+                                "containerDefinitions": [{"name": "web", "image": "web:1"}]}},
+            {"taskDefinition": arn},
+        )
+    inv = stubbed.inventory()
+    ecs_inv = inv.regions[0].ecs
+    in_use = ecs_inv.task_definitions_in_use()
+    assert [(t.label, t.task_role_arn, len(t.used_by)) for t in in_use] == [
+        ("web:2", f"arn:aws:iam::{ACCOUNT}:role/web-task", 1),
+        ("web:3", f"arn:aws:iam::{ACCOUNT}:role/web-task", 3),
+    ]
+    assert ecs_inv.task_definition(shared).raw["revision"] == 3  # cached: no further call
+    assert inv.stats.calls["ecs:DescribeTaskDefinition"] == 2
+    inv.close()
+
+
+def test_service_connect_is_read_from_deployments_not_the_service():
+    cfg_new = {"enabled": True, "namespace": NS_ARN, "services": [
+        {"portName": "http", "discoveryName": "search", "clientAliases": [{"port": 8080, "dnsName": "search"}]}]}
+    cfg_old = {"enabled": True, "namespace": "shop", "services": [{"portName": "http"}]}
+    raw = service("search", [deployment("PRIMARY", td_arn("search", 2), cfg_new),
+                             deployment("ACTIVE", td_arn("search", 1), cfg_old),
+                             deployment("INACTIVE", td_arn("search", 0), cfg_old)])
+    raw["serviceConnectConfiguration"] = {"enabled": False}  # a field AWS never returns: must be ignored
+    svc = EcsService("search", raw["serviceArn"], CLUSTER, REGION, ACCOUNT, raw)
+    assert [c.deployment_status for c in svc.service_connect] == ["PRIMARY", "ACTIVE"]
+    assert svc.primary_service_connect.role == "client-server"
+    assert svc.service_connect[0].services[0].endpoint_names("shop") == ["search"]
+    assert svc.service_connect[1].services[0].endpoint_names("shop") == ["http.shop"]  # portName.namespace
+    assert svc.task_definition_arns == [td_arn("search", 2), td_arn("search", 1)]
+    client = EcsService("c", "arn:c", CLUSTER, REGION, ACCOUNT,
+                        service("c", [deployment("PRIMARY", td_arn("c"), {"enabled": True, "namespace": "shop"})]))
+    assert client.primary_service_connect.role == "client"
+    plain = EcsService("p", "arn:p", CLUSTER, REGION, ACCOUNT, service("p", [deployment("PRIMARY", td_arn("p"))]))
+    assert plain.primary_service_connect is None and not plain.service_connect_enabled
+
+
+def _sc1_account(stubbed, *, namespace_ref: str, registry: bool):
+    ecs, cm, lam = stubbed.stub("ecs"), stubbed.stub("servicediscovery"), stubbed.stub("lambda")
+    ecs.add_response("list_clusters", {"clusterArns": [CLUSTER]})
+    ecs.add_response("list_services", {"serviceArns": [svc_arn("inventory-api")]})
+    cfg = {"enabled": True, "namespace": namespace_ref,
+           "services": [{"portName": "http", "discoveryName": "inventory-api"}]}
+    resources = [{"discoveryName": "inventory-api",
+                  "discoveryArn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/srv-inv00001"}]
+    extra = {}
+    if registry:
+        extra["serviceRegistries"] = [{"registryArn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/srv-dns00001"}]
+    ecs.add_response("describe_services", {"services": [
+        service("inventory-api", [deployment("PRIMARY", td_arn("inventory-api"), cfg, resources)], **extra)]})
+    ns = {"Id": "ns-shop0000000000000", "Arn": NS_ARN, "Name": "shop", "Type": "HTTP",
+          "Properties": {"HttpProperties": {"HttpName": "shop"}}}
+    if namespace_ref.startswith("arn:"):  # a name needs no Cloud Map call at all
+        cm.add_response("get_namespace", {"Namespace": ns}, {"Id": "ns-shop0000000000000"})
+    if registry:
+        cm.add_response("get_service", {"Service": {
+            "Id": "srv-dns00001", "Arn": extra["serviceRegistries"][0]["registryArn"], "Name": "inventory-api",
+            "NamespaceId": "ns-dns00000000000000",
+            "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}}, {"Id": "srv-dns00001"})
+        cm.add_response("get_namespace", {"Namespace": {
+            "Id": "ns-dns00000000000000", "Arn": NS_ARN.replace("ns-shop0000000000000", "ns-dns00000000000000"),
+            "Name": "shop.local", "Type": "DNS_PRIVATE"}}, {"Id": "ns-dns00000000000000"})
+    fn_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:stock-sync"
+    lam.add_response("list_functions", {"Functions": [{
+        "FunctionName": "stock-sync", "FunctionArn": fn_arn, "Timeout": 30,
+        "Environment": {"Variables": {"INVENTORY_API_URL": "http://user:s3cr3t@INVENTORY-API.shop:8080/v1",
+                                      "SHOP_URL": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/url"}}}]})
+
+
+@pytest.mark.parametrize("namespace_ref", ["shop", NS_ARN])
+def test_sc1_on_real_api_shapes(stubbed, namespace_ref):
+    _sc1_account(stubbed, namespace_ref=namespace_ref, registry=False)
+    inv = stubbed.inventory()
+    report = engine.run(inv, [sc.lambda_calls_service_connect_name], target={})
+    inv.close()
+    failed = [f for f in report.findings if f.status is Status.FAIL]
+    assert len(failed) == 1
+    f = failed[0]
+    assert f.resource.id == "stock-sync"
+    assert "INVENTORY_API_URL" in f.message and "shop/inventory-api" in f.message
+    assert "s3cr3t" not in f.message and "s3cr3t" not in str(dict(f.evidence))  # the value is never shown
+    undeterminable = [x for x in report.findings if x.status is Status.NOT_EVALUATED]
+    assert [x.key for x in undeterminable] == ["SHOP_URL"] and "not determinable" in undeterminable[0].message
+    assert inv.stats.calls.get("servicediscovery:GetNamespace", 0) == (1 if namespace_ref.startswith("arn:") else 0)
+
+
+def test_sc1_name_also_in_dns_still_fails_but_points_to_the_dns_name(stubbed):
+    # The Lambda uses the Service Connect name although a DNS name exists: still unresolvable, and the finding
+    # says which DNS name to use instead.
+    _sc1_account(stubbed, namespace_ref="shop", registry=True)
+    inv = stubbed.inventory()
+    report = engine.run(inv, [sc.lambda_calls_service_connect_name], target={})
+    inv.close()
+    failed = [f for f in report.findings if f.status is Status.FAIL]
+    assert len(failed) == 1 and "inventory-api.shop.local" in failed[0].message
+
+
+def test_listing_denied_is_not_evaluated_with_the_iam_action(stubbed):
+    stubbed.stub("ecs").add_client_error("list_clusters", service_error_code="AccessDeniedException",
+                                         service_message="not allowed", http_status_code=400)
+    stubbed.stub("lambda").add_response("list_functions", {"Functions": []})  # prefetched by the engine
+    inv = stubbed.inventory()
+    report = engine.run(inv, [sc.lambda_calls_service_connect_name], target={})
+    inv.close()
+    assert [(f.status, f.iam_action) for f in report.findings] == [(Status.NOT_EVALUATED, "ecs:ListClusters")]
+
+
+def test_cloudmap_namespace_fetched_once_per_namespace(stubbed):
+    cm = stubbed.stub("servicediscovery")
+    for sid in ("srv-a0000001", "srv-b0000001"):
+        cm.add_response("get_service", {"Service": {"Id": sid, "Name": sid, "NamespaceId": "ns-dns00000000000000",
+                                                    "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}},
+                        {"Id": sid})
+        if sid.startswith("srv-a"):
+            cm.add_response("get_namespace", {"Namespace": {"Id": "ns-dns00000000000000", "Name": "shop.local",
+                                                            "Type": "DNS_PRIVATE"}}, {"Id": "ns-dns00000000000000"})
+    inv = stubbed.inventory()
+    cloudmap = inv.regions[0].cloudmap
+    regs = [cloudmap.registry(f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/{s}")
+            for s in ("srv-a0000001", "srv-b0000001")]
+    assert [r.dns_name for r in regs] == ["srv-a0000001.shop.local", "srv-b0000001.shop.local"]
+    assert all(r.resolvable_by_dns for r in regs)
+    assert inv.stats.calls["servicediscovery:GetNamespace"] == 1
+    inv.close()
+
+
+def test_task_definition_denied_is_not_evaluated_for_firelens(stubbed):
+    from auditor.checks import firelens
+
+    ecs = stubbed.stub("ecs")
+    ecs.add_response("list_clusters", {"clusterArns": [CLUSTER]})
+    ecs.add_response("list_services", {"serviceArns": [svc_arn("web")]})
+    ecs.add_response("describe_services", {"services": [service("web", [deployment("PRIMARY", td_arn("web"))])]})
+    ecs.add_client_error("describe_task_definition", service_error_code="AccessDeniedException",
+                         http_status_code=400)
+    inv = stubbed.inventory()
+    report = engine.run(inv, [firelens.plain_api_key, firelens.no_log_router], target={})
+    inv.close()
+    assert {(f.rule, f.status, f.resource.id, f.iam_action) for f in report.findings} == {
+        ("FL-2", Status.NOT_EVALUATED, "web:1", "ecs:DescribeTaskDefinition"),
+        ("FL-1", Status.NOT_EVALUATED, "web:1", "ecs:DescribeTaskDefinition"),
+    }
+    assert inv.stats.calls["ecs:DescribeTaskDefinition"] == 1  # the failure is cached, not retried per check
