@@ -21,6 +21,7 @@ from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, capt
 if TYPE_CHECKING:  # pragma: no cover
     from .awslambda import LambdaInventory
     from .cloudmap import CloudMapInventory
+    from .ec2 import Ec2Inventory
     from .ecs import EcsInventory
     from .iam import IamInventory
     from .s3 import S3Inventory
@@ -79,6 +80,12 @@ class RegionInventory:
         from .ecs import EcsInventory
 
         return EcsInventory(self)
+
+    @cached_property
+    def ec2(self) -> Ec2Inventory:
+        from .ec2 import Ec2Inventory
+
+        return Ec2Inventory.of(self)
 
     @cached_property
     def cloudmap(self) -> CloudMapInventory:

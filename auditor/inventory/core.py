@@ -28,6 +28,7 @@ _IAM_ACTION_OVERRIDES = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "GetBucketPolicyStatus"): "s3:GetBucketPolicyStatus",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     ("lambda", "GetFunctionConfiguration"): "lambda:GetFunctionConfiguration",
     ("lambda", "ListFunctions"): "lambda:ListFunctions",
     ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
