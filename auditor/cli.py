@@ -212,7 +212,7 @@ def scan(
                 "account": inventory.account,
                 "regions": regions,
                 "profile": profile or os.environ.get("AWS_PROFILE", ""),
-                "datadog": inventory.datadog.settings.describe() if inventory.datadog is not None else "",
+                "datadog": inventory.datadog.settings.describe(),
             }
             status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
             report = engine.run(inventory, checks, target=target, warnings=warnings,
@@ -228,10 +228,8 @@ def scan(
 
 
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
-    try:
-        from .inventory.datadog import DatadogInventory, DatadogSettings
-    except ModuleNotFoundError:
-        return None
+    from .inventory.datadog import DatadogInventory, DatadogSettings
+
     try:
         settings = DatadogSettings.resolve(site=site, host=host, environ=os.environ)
     except ValueError as exc:

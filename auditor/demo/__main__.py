@@ -21,11 +21,9 @@ DEMO_DD_APP_KEY = "0123456789abcdef0123456789abcdef01234567"
 
 
 def start_datadog():
-    try:
-        from . import seed_datadog
-        from .datadog_server import DatadogServer
-    except ImportError:  # the Datadog stand-in is optional for a partial checkout
-        return None
+    from . import seed_datadog
+    from .datadog_server import DatadogServer
+
     server = DatadogServer(
         monitors=seed_datadog.monitors(), downtimes=seed_datadog.downtimes(),
         api_key=DEMO_DD_API_KEY, app_key=DEMO_DD_APP_KEY,
@@ -34,8 +32,6 @@ def start_datadog():
 
 
 def datadog_env(server) -> dict[str, str]:
-    if server is None:
-        return {}
     return {"DD_HOST": server.url, "DD_API_KEY": DEMO_DD_API_KEY, "DD_APP_KEY": DEMO_DD_APP_KEY}
 
 
@@ -53,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local AWS (moto) on {aws.endpoint}; profile 'demo' in {aws.config_file}", file=sys.stderr)
         seed_mod.seed(aws.client)
         dd = start_datadog()
-        if dd is not None:
-            print(f"local Datadog API on {dd.url}", file=sys.stderr)
+        print(f"local Datadog API on {dd.url}", file=sys.stderr)
         env = {**os.environ, **aws.env(), **datadog_env(dd)}
         base = [sys.executable, "-m", "auditor", "scan", "--profile", "demo", "--deep", *args.scan_args]
         shown = subprocess.run([*base, "--stats"], env=env)

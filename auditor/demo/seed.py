@@ -16,7 +16,7 @@ from typing import Any
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
-#: Family seeders, each a module with ``seed(ctx)``; absent modules are skipped.
+#: Family seeders, each a module with ``seed(ctx)`` and an ``EXPECTED`` table.
 FAMILIES = (
     "auditor.demo.seed_sqs_lambda",
     "auditor.demo.seed_ecs",
@@ -93,13 +93,7 @@ def seed(client_factory, region: str = REGION) -> SeedContext:
     """Create every family's resources through ``client_factory(service, region) -> boto3 client``."""
     ctx = SeedContext(client_factory, region)
     for name in FAMILIES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.seed(ctx)
+        importlib.import_module(name).seed(ctx)
     return ctx
 
 
@@ -111,13 +105,7 @@ def expected() -> dict[str, dict[str, set[str]]]:
     """Merged ``EXPECTED`` tables: resource id → {"fail": rules, "clean": rules}."""
     out: dict[str, dict[str, set[str]]] = {}
     for name in FAMILIES + EXPECTATIONS_ONLY:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        for rid, want in getattr(module, "EXPECTED", {}).items():
+        for rid, want in importlib.import_module(name).EXPECTED.items():
             slot = out.setdefault(rid, {"fail": set(), "clean": set()})
             slot["fail"] |= set(want.get("fail", ()))
             slot["clean"] |= set(want.get("clean", ()))

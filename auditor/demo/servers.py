@@ -31,13 +31,7 @@ def free_port() -> int:
 
 def _install_extensions() -> None:
     for name in MOTO_EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.install()
+        importlib.import_module(name).install()
 
 
 def _add_latency(seconds: float) -> None:
