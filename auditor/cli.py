@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__, engine
@@ -19,8 +20,9 @@ from .check import Check
 from .inventory import Inventory
 from .inventory.core import ConfigurationError
 from .model import Severity
-from .redact import RedactingFilter, scrub
+from .redact import RedactingFilter, RedactingFormatter, scrub, scrub_known
 from .report import Report
+from .reports import Format
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -39,12 +41,6 @@ err = Console(stderr=True, highlight=False)
 log = logging.getLogger("auditor")
 
 
-class OutputFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
-    sarif = "sarif"
-
-
 class FailOn(enum.StrEnum):
     info = "info"
     low = "low"
@@ -57,7 +53,7 @@ class FailOn(enum.StrEnum):
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -66,7 +62,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {scrub(message)}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(scrub(message))}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -90,32 +86,39 @@ def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[s
         raise _fail(str(exc)) from None
 
 
-def _write(report: Report, fmt: OutputFormat, output: Path | None) -> None:
+def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
     from .reports import renderer
     from .reports.sarif import SarifLimitError, too_many_to_show
 
-    color = output is None and fmt is OutputFormat.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    color = to_terminal and fmt is Format.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     width = Console().width if color else 140
     try:
-        text = renderer(fmt.value)(report, color=color, width=width)
+        text = renderer(fmt)(report, color=color, width=width)
     except SarifLimitError as exc:
         raise _fail(str(exc)) from None
-    if fmt is OutputFormat.sarif and too_many_to_show(report):
+    if fmt is Format.sarif and too_many_to_show(report):
         err.print("[yellow]warning:[/] more than 5,000 results: GitHub shows only the first 5,000")
-    text = scrub(text)
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    # Opened only now, when there is something to write: a failed run leaves no half-written file.
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(f".{output.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
-    except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
-    err.print(f"wrote {fmt.value} report to {output}")
+    # Messages and evidence were redacted when recorded; this last pass removes any secret the tool was
+    # given or found, wherever it ended up, without touching ids or fingerprints.
+    return scrub_known(text)
+
+
+def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> None:
+    """Render every requested format first, then write: a failed render leaves no file behind."""
+    rendered = [(fmt, path, _render(report, fmt, to_terminal=path is None)) for fmt, path in outputs]
+    for fmt, path, text in rendered:
+        if path is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
+        err.print(f"wrote {fmt.value} report to {escape(str(path))}")
 
 
 def _print_stats(report: Report) -> None:
@@ -130,18 +133,25 @@ def _print_stats(report: Report) -> None:
     err.print(table)
 
 
-def _finish(report: Report, fmt: OutputFormat, output: Path | None, fail_on: str, stats: bool) -> None:
-    _write(report, fmt, output)
+def _finish(report: Report, outputs: list[tuple[Format, Path | None]], fail_on: str, stats: bool) -> None:
+    _write(outputs, report)
     if stats:
         _print_stats(report)
-    if fmt is not OutputFormat.table or output is not None:
+    if not any(fmt is Format.table and path is None for fmt, path in outputs):
         from .reports.table import summary_line
 
-        err.print(summary_line(report))
+        err.print(escape(summary_line(report)))
     raise typer.Exit(exit_code(report, fail_on))
 
 
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+def _outputs(fmt: Format, output: Path | None, sarif_output: Path | None, json_output: Path | None):
+    outs: list[tuple[Format, Path | None]] = [(fmt, output)]
+    outs += [(Format.sarif, sarif_output)] if sarif_output else []
+    outs += [(Format.json, json_output)] if json_output else []
+    return outs
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.", dir_okay=False)
 ]
@@ -152,6 +162,10 @@ FailOnOpt = Annotated[
 CheckOpt = Annotated[
     list[str] | None, typer.Option("--check", "-c", help="Only this check (id, rule code or family). Repeatable.")
 ]
+SarifOutOpt = Annotated[
+    Path | None, typer.Option("--sarif-output", help="Also write SARIF here.", dir_okay=False)
+]
+JsonOutOpt = Annotated[Path | None, typer.Option("--json-output", help="Also write JSON here.", dir_okay=False)]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", help="Skip this check. Repeatable.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: .auditor.toml).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
@@ -177,8 +191,10 @@ def scan(
     region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to scan. Repeatable.")] = None,
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
-    format: FormatOpt = OutputFormat.table,
+    format: FormatOpt = Format.table,
     output: OutputOpt = None,
+    sarif_output: SarifOutOpt = None,
+    json_output: JsonOutOpt = None,
     fail_on: FailOnOpt = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")] = False,
     deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
@@ -223,8 +239,8 @@ def scan(
         if inventory is not None:
             inventory.close()
     report.findings, expired = config_mod.apply(report.findings, cfg)
-    report.warnings.extend(expired)
-    _finish(report, format, output, fail, stats)
+    report.notices.extend(expired)
+    _finish(report, _outputs(format, output, sarif_output, json_output), fail, stats)
 
 
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
@@ -242,8 +258,10 @@ def scan_file(
     paths: Annotated[list[Path], typer.Argument(help="ECS task-definition or bucket-policy JSON files.")],
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
-    format: FormatOpt = OutputFormat.table,
+    format: FormatOpt = Format.table,
     output: OutputOpt = None,
+    sarif_output: SarifOutOpt = None,
+    json_output: JsonOutOpt = None,
     fail_on: FailOnOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
@@ -269,18 +287,18 @@ def scan_file(
     used = {f.check_id for f in report.findings}
     report.checks = [m for m in report.checks if m.id in used] or report.checks
     report.findings, expired = config_mod.apply(report.findings, cfg)
-    report.warnings.extend(expired)
-    _finish(report, format, output, fail, False)
+    report.notices.extend(expired)
+    _finish(report, _outputs(format, output, sarif_output, json_output), fail, False)
 
 
 @app.command("checks")
 def list_checks(
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
 ) -> None:
     """List the available checks."""
     warnings: list[str] = []
     checks = _select([], [], True, warnings)
-    if format is OutputFormat.json:
+    if format is Format.json:
         import json
 
         from .reports.json import check_dict
@@ -298,7 +316,7 @@ def list_checks(
         table.add_row(c.meta.rule, c.id, str(c.meta.severity), title)
     console.print(table)
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print(f"[yellow]warning:[/] {escape(w)}")
 
 
 @app.command()
@@ -308,11 +326,11 @@ def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code,
     console = Console(highlight=False)
     for c in checks:
         m = c.meta
-        console.rule(f"[bold]{m.rule} {m.id}")
-        console.print(f"[bold]{m.title}[/]  severity: {m.severity}  confidence: {m.confidence}")
-        console.print(f"\n[bold]What it checks[/]\n{m.description}")
-        console.print(f"\n[bold]Why it matters[/]\n{m.risk}")
-        console.print(f"\n[bold]Remediation[/]\n{m.remediation.text}")
+        console.rule(f"[bold]{m.rule} {escape(m.id)}")
+        console.print(f"[bold]{escape(m.title)}[/]  severity: {m.severity}  confidence: {m.confidence}")
+        console.print(f"\n[bold]What it checks[/]\n{escape(m.description)}")
+        console.print(f"\n[bold]Why it matters[/]\n{escape(m.risk)}")
+        console.print(f"\n[bold]Remediation[/]\n{escape(m.remediation.text)}")
         if m.remediation.cli:
             console.print("\n[bold]AWS CLI[/]")
             console.print(m.remediation.cli, markup=False)
@@ -357,6 +375,6 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: one clear line, the traceback only with -v
         log.debug("internal error", exc_info=True)
-        err.print(f"[bold red]internal error:[/] {scrub(f'{type(exc).__name__}: {exc}')} "
+        err.print(f"[bold red]internal error:[/] {escape(scrub(f'{type(exc).__name__}: {exc}'))} "
                   "(run with --verbose for details; please report it)", soft_wrap=True)
         sys.exit(EXIT_INTERNAL)

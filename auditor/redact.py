@@ -42,8 +42,8 @@ def is_secret_key(name: str) -> bool:
     return bool(_SECRET_KEY_RE.search(name or ""))
 
 
-def scrub(text: str) -> str:
-    """Remove every registered secret and anything shaped like a key from ``text``."""
+def scrub_known(text: str) -> str:
+    """Remove every registered secret from ``text`` (safe on whole documents: hashes and ids survive)."""
     if not text:
         return text
     with _lock:
@@ -51,6 +51,14 @@ def scrub(text: str) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, MASK)
+    return text
+
+
+def scrub(text: str) -> str:
+    """Remove registered secrets and anything shaped like a key from one message or evidence value."""
+    text = scrub_known(text)
+    if not text:
+        return text
     for rx in _SECRET_VALUE_RES:
         text = rx.sub(MASK, text)
     return text
@@ -59,6 +67,10 @@ def scrub(text: str) -> str:
 def redact(value: Any, key: str = "") -> Any:
     """Return ``value`` with secrets masked: by key name, by value shape, and by registry."""
     if isinstance(value, Mapping):
+        # ECS-style {"name": "DD_API_KEY", "value": "..."} pairs: the name says the value is secret.
+        pair_name = value.get("name", value.get("Name"))
+        if isinstance(pair_name, str) and is_secret_key(pair_name):
+            return {k: (MASK if str(k).lower() == "value" and v else redact(v, str(k))) for k, v in value.items()}
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v, key) for v in value]
@@ -67,6 +79,13 @@ def redact(value: Any, key: str = "") -> Any:
             return MASK
         return scrub(value)
     return value
+
+
+class RedactingFormatter(logging.Formatter):
+    """Scrubs the whole formatted record, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 class RedactingFilter(logging.Filter):

@@ -78,6 +78,7 @@ def document(report: Report) -> dict[str, Any]:
         "checks": [check_dict(m) for m in report.checks],
         "findings": [finding_dict(f) for f in report.findings],
         "warnings": list(report.warnings),
+        "notices": list(report.notices),
         "stats": report.stats,
     }
 

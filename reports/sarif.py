@@ -168,6 +168,9 @@ def document(report: Report) -> dict[str, Any]:
         "toolExecutionNotifications": [notification(f) for f in report.not_evaluated]
         + [{"level": "warning", "message": {"text": w}} for w in report.warnings],
     }
+    if report.notices:
+        invocation["toolConfigurationNotifications"] = [{"level": "note", "message": {"text": n}}
+                                                        for n in report.notices]
     if report.started_at:
         invocation["startTimeUtc"] = report.started_at
     if report.finished_at:

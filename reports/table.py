@@ -55,7 +55,10 @@ def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -
 
     failures = report.failures
     if not failures:
-        console.print(Text("No findings.", style="green"))
+        if report.complete:
+            console.print(Text("No findings.", style="green"))
+        else:
+            console.print(Text("No findings among the resources that could be evaluated.", style="yellow"))
     for sev in sorted(Severity, reverse=True):
         group = [f for f in failures if f.severity is sev]
         if not group:
@@ -95,5 +98,7 @@ def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -
 
     for w in report.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
+    for n in report.notices:
+        console.print(Text(f"note: {n}", style="dim"))
     console.print(Text(summary_line(report), style="bold"))
     return buf.getvalue()

@@ -1,6 +1,7 @@
 import logging
+import sys
 
-from auditor.redact import MASK, RedactingFilter, redact, register_secret, scrub
+from auditor.redact import MASK, RedactingFilter, RedactingFormatter, redact, register_secret, scrub
 
 
 def test_registered_secrets_are_scrubbed_from_any_text():
@@ -21,8 +22,25 @@ def test_arns_and_names_are_not_masked():
 
 
 def test_redact_by_key_name_and_nested():
-    out = redact({"options": {"apikey": "x" * 10, "Name": "datadog"}, "env": [{"name": "DD_API_KEY", "value": "v"}]})
+    out = redact({"options": {"apikey": "x" * 10, "Name": "datadog"}})
     assert out["options"] == {"apikey": MASK, "Name": "datadog"}
+
+
+def test_name_value_pairs_with_secret_names_are_masked():
+    env = [{"name": "DD_API_KEY", "value": "plainvalue1"}, {"name": "DD_SERVICE", "value": "shop"}]
+    assert redact({"environment": env})["environment"] == [
+        {"name": "DD_API_KEY", "value": MASK}, {"name": "DD_SERVICE", "value": "shop"}]
+
+
+def test_tracebacks_in_logs_are_scrubbed():
+    register_secret("trace-secret-value-77")
+    formatter = RedactingFormatter("%(message)s")
+    try:
+        raise RuntimeError("failed with trace-secret-value-77")
+    except RuntimeError:
+        record = logging.LogRecord("auditor", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    text = formatter.format(record)
+    assert "Traceback" in text and "trace-secret-value-77" not in text
 
 
 def test_logging_filter_scrubs(caplog):
