@@ -56,29 +56,43 @@ def load(path: Path | None = None, cwd: Path | None = None) -> Config:
             path = cwd / ".auditor.toml"
         elif (cwd / "pyproject.toml").is_file():
             try:
-                data = tomllib.loads((cwd / "pyproject.toml").read_text())
-            except (OSError, tomllib.TOMLDecodeError):
-                return Config()
+                data = tomllib.loads((cwd / "pyproject.toml").read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                return Config()  # not ours to judge: auditor reads only its own section
             section = data.get("tool", {}).get("auditor")
             return _parse(section, str(cwd / "pyproject.toml")) if section else Config()
         else:
             return Config()
     try:
-        data = tomllib.loads(Path(path).read_text())
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigurationError(f"configuration file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigurationError(f"{path} is a directory, not a configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot be read ({type(exc).__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: invalid TOML ({exc})") from None
     section = data.get("tool", {}).get("auditor", data)
     return _parse(section, str(path))
 
 
-def _parse(section: dict[str, Any], source: str) -> Config:
+def _parse(section: Any, source: str) -> Config:
+    if not isinstance(section, dict):
+        raise ConfigurationError(f"{source}: [tool.auditor] must be a table")
     cfg = Config(source=source)
     if "fail_on" in section:
-        cfg.fail_on = str(section["fail_on"])
-    cfg.exclude_checks = [str(x) for x in section.get("exclude_checks", [])]
-    for i, item in enumerate(section.get("suppress", [])):
+        if not isinstance(section["fail_on"], str):
+            raise ConfigurationError(f"{source}: fail_on must be a string such as \"high\"")
+        cfg.fail_on = section["fail_on"]
+    excludes = section.get("exclude_checks", [])
+    if not isinstance(excludes, list) or not all(isinstance(x, str) for x in excludes):
+        raise ConfigurationError(f"{source}: exclude_checks must be a list of strings, e.g. [\"PB-2\"]")
+    cfg.exclude_checks = list(excludes)
+    suppress = section.get("suppress", [])
+    if not isinstance(suppress, list):
+        raise ConfigurationError(f"{source}: suppress must be an array of tables ([[suppress]])")
+    for i, item in enumerate(suppress):
         where = f"{source}: suppress[{i}]"
         if not isinstance(item, dict) or not item.get("check") or not item.get("resource"):
             raise ConfigurationError(f"{where} needs `check` and `resource`")
@@ -92,6 +106,8 @@ def _parse(section: dict[str, Any], source: str) -> Config:
                 raise ConfigurationError(f"{where}: `expires` is not a date (YYYY-MM-DD)") from None
         if isinstance(expires, dt.datetime):
             expires = expires.date()
+        if expires is not None and not isinstance(expires, dt.date):
+            raise ConfigurationError(f"{where}: `expires` must be a date such as 2027-03-31")
         cfg.suppressions.append(Suppression(str(item["check"]), str(item["resource"]), str(item["reason"]), expires))
     return cfg
 

@@ -18,7 +18,8 @@ class Report:
     started_at: str = ""
     finished_at: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # problems that make the scan incomplete
+    notices: list[str] = field(default_factory=list)  # configuration remarks (expired waivers…)
     tool_version: str = __version__
 
     def __post_init__(self) -> None:

@@ -28,3 +28,26 @@ def test_pyproject_section_and_missing_reason(tmp_path):
     bad.write_text('[[suppress]]\ncheck = "VT-1"\nresource = "x"\n')
     with pytest.raises(ConfigurationError, match="reason"):
         config.load(bad)
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ('exclude_checks = "PB-2"', "list of strings"),
+    ('fail_on = 3', "fail_on"),
+    ('[[suppress]]\ncheck = "VT-1"\nresource = "x"\nreason = "r"\nexpires = 5', "date"),
+    ('suppress = "all"', "array"),
+    ('not toml = = 1', "invalid TOML"),
+])
+def test_wrong_types_are_clear_errors(tmp_path, text, match):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match=match):
+        config.load(path)
+
+
+def test_directory_and_undecodable_files_are_clear_errors(tmp_path):
+    with pytest.raises(ConfigurationError, match="directory"):
+        config.load(tmp_path)
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b"fail_on = \"h\xe9\"")
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        config.load(bad)

@@ -52,12 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local Datadog API on {dd.url}", file=sys.stderr)
         env = {**os.environ, **aws.env(), **datadog_env(dd)}
         base = [sys.executable, "-m", "auditor", "scan", "--profile", "demo", "--deep", *args.scan_args]
-        shown = subprocess.run([*base, "--stats"], env=env)
         sarif = out / "demo.sarif"
-        subprocess.run([*base, "--format", "sarif", "--output", str(sarif), "--fail-on", "never"], env=env,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run([*base, "--format", "json", "--output", str(out / "demo.json"), "--fail-on", "never"],
-                       env=env, stdout=subprocess.DEVNULL)
+        shown = subprocess.run([*base, "--stats", "--sarif-output", str(sarif), "--json-output",
+                                str(out / "demo.json")], env=env)
         meaning = {0: "clean", 1: "findings at or above --fail-on", 2: "usage error", 3: "scan incomplete"}
         print(f"\n`auditor scan` exited {shown.returncode} ({meaning.get(shown.returncode, 'error')}). "
               f"SARIF: {sarif}  JSON: {out / 'demo.json'}", file=sys.stderr)
