@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.check import Recorder, check
 from auditor.inventory import Inventory
+from auditor.inventory.core import capture
 from auditor.model import Confidence, Severity
 
 from ._common import SQS_ERRORS_DOC, enabled_sqs_mappings
@@ -115,7 +116,7 @@ def code_mismatch(inv: Inventory, rec: Recorder) -> None:
     items = list(enabled_sqs_mappings(inv, rec))
     for region in inv.regions:
         arns = sorted({i.mapping.function_arn for i in items if i.region is region})
-        region.pools.map_detail(lambda a, r=region: _safe(lambda: r.awslambda.code_signals(a)), arns)
+        region.pools.map_detail(lambda a, r=region: capture(lambda: r.awslambda.code_signals(a)), arns)
     for item in items:
         m = item.mapping
         with rec.evaluating(item.queue_resource, key=m.function_arn):
@@ -142,9 +143,3 @@ def code_mismatch(inv: Inventory, rec: Recorder) -> None:
                 rec.ok(item.queue_resource, f"{item.function_label}: code and mapping agree", evidence=ev,
                        key=m.function_arn)
 
-
-def _safe(fn):
-    try:
-        return fn()
-    except Exception:  # noqa: BLE001 - cached; the check reports it per mapping
-        return None

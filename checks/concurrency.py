@@ -156,8 +156,7 @@ def maximum_exceeds_reserved(inv: Inventory, rec: Recorder) -> None:
     for fc in functions_with_sqs(inv, rec):
         if not fc.reserved:  # None: nothing reserved; 0: CC-1
             continue
-        over = [m for m in fc.mappings if (m.maximum_concurrency or 0) > fc.reserved]
-        if fc.total_maximum > fc.reserved or over:
+        if fc.total_maximum > fc.reserved:  # one mapping above R implies the sum is too
             rec.fail(fc.resource, f"Function {fc.name}: the SQS mappings may run {fc.total_maximum} concurrent "
                      f"invocations but only {fc.reserved} are reserved ({fc.describe()}); the excess is throttled.",
                      evidence=fc.evidence())

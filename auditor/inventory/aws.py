@@ -45,11 +45,14 @@ class AwsAccount:
         self.stats = stats or CallStats()
         try:
             self.session = boto3.Session(profile_name=profile)
+            scoped = self.session._session.get_scoped_config()
         except ProfileNotFound as exc:
             raise ConfigurationError(f"AWS profile not found: {exc.kwargs.get('profile', profile)}") from None
+        except BotoCoreError as exc:  # e.g. a malformed ~/.aws/config
+            raise ConfigurationError(f"the AWS configuration cannot be read: {exc}") from None
         self.profile = profile
         self.endpoint_overridden = endpoint_overridden = bool(os.environ.get("AWS_ENDPOINT_URL")) or bool(
-            self.session._session.get_scoped_config().get("endpoint_url")
+            scoped.get("endpoint_url")
         )
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": _MAX_ATTEMPTS},

@@ -150,7 +150,13 @@ class LambdaInventory:
 
     def _load_code(self, function_arn: str):
         got = self._r.aws.call("lambda", self._r.name, "GetFunction", FunctionName=function_arn)
-        return _code_signals_from(got, self._r.inventory.stats)
+        try:
+            return _code_signals_from(got, self._r.inventory.stats)
+        except NotAvailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one odd package must not stop the check for the others
+            raise NotAvailable(f"the deployment package could not be inspected ({type(exc).__name__})",
+                               "lambda:GetFunction") from exc
 
     def _get_configuration(self, function_arn: str) -> Function:
         raw = self._r.aws.call("lambda", self._r.name, "GetFunctionConfiguration", FunctionName=function_arn)

@@ -9,6 +9,7 @@ import re
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -42,10 +43,6 @@ class CodeSignals:
     size: int = 0
 
     @property
-    def returns_failures_in_app(self) -> bool:
-        return bool(self.app)
-
-    @property
     def any(self) -> bool:
         return bool(self.app or self.library)
 
@@ -55,7 +52,7 @@ def scan_zip(data: io.BufferedIOBase | io.BytesIO) -> tuple[dict[str, list[str]]
     lib: dict[str, list[str]] = {}
     try:
         zf = zipfile.ZipFile(data)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError) as exc:
         raise NotAvailable(f"the deployment package is not a readable zip ({exc})", "lambda:GetFunction") from None
     with zf:
         for info in zf.infolist():
@@ -64,8 +61,8 @@ def scan_zip(data: io.BufferedIOBase | io.BytesIO) -> tuple[dict[str, list[str]]
                 continue
             try:
                 blob = zf.read(info)
-            except (zipfile.BadZipFile, RuntimeError, OSError):  # encrypted or corrupt member: skip it
-                continue
+            except (zipfile.BadZipFile, RuntimeError, OSError, NotImplementedError, zlib.error, EOFError):
+                continue  # encrypted, corrupt or exotically compressed member: skip it
             bucket = lib if any(d in name for d in _LIBRARY_DIRS) else app
             for label, rx in PATTERNS.items():
                 if rx.search(blob):
