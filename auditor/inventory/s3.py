@@ -1,0 +1,166 @@
+"""S3 buckets, their regions, bucket policies and Block Public Access settings (global, fetched once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..model import Resource
+from .core import NotAvailable, capture
+
+if TYPE_CHECKING:
+    from . import Inventory
+
+LIST_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    region: str
+    account: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:s3:::{self.name}"
+
+    @property
+    def resource(self) -> Resource:
+        return Resource("aws", self.account, self.region, "s3-bucket", self.name, self.arn)
+
+
+def _code(exc: NotAvailable) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, ClientError):
+        return str(cause.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _region(location: Any) -> str:
+    """``GetBucketLocation``'s LocationConstraint → region (None means us-east-1, EU means eu-west-1)."""
+    if not location:
+        return "us-east-1"
+    return "eu-west-1" if location == "EU" else str(location)
+
+
+class S3Inventory:
+    def __init__(self, inventory: Inventory) -> None:
+        self._inv = inventory
+
+    @property
+    def _home(self) -> str:
+        return self._inv.home_region
+
+    # -- listings -----------------------------------------------------------------------------------------
+    def bucket_names(self) -> list[str]:
+        """Every bucket of the account (ListBuckets)."""
+        return self._inv.memo.get("s3.bucket_names", self._load_names)
+
+    def buckets(self) -> list[Bucket | NotAvailable]:
+        """Every bucket with its region (GetBucketLocation per bucket, concurrently); a bucket whose region
+        cannot be read is its :class:`NotAvailable` (with ``.bucket`` set to the name)."""
+        return self._inv.memo.get("s3.buckets", self._load_buckets)
+
+    def policies(self) -> list[tuple[Bucket | str, str | None | NotAvailable]]:
+        """(bucket, policy text | None when it has none | NotAvailable) for every bucket, fetched concurrently."""
+        return self._inv.memo.get("s3.policies", self._load_policies)
+
+    # -- details ------------------------------------------------------------------------------------------
+    def region_of(self, name: str) -> str:
+        return self._inv.memo.get(("s3.region", name), lambda: self._get_region(name))
+
+    def policy(self, name: str, region: str | None = None) -> str | None:
+        """The bucket policy text, or None when the bucket has none (NoSuchBucketPolicy)."""
+        return self._inv.memo.get(("s3.policy", name), lambda: self._get_policy(name, region))
+
+    def public_access_block(self, name: str, region: str | None = None) -> dict[str, bool] | None:
+        """The bucket's Block Public Access configuration (None when none is set)."""
+        return self._inv.memo.get(("s3.pab", name), lambda: self._get_pab(name, region))
+
+    def account_public_access_block(self) -> dict[str, bool] | None:
+        """The account-wide Block Public Access configuration (s3control; None when none is set)."""
+        return self._inv.memo.get("s3.account_pab", self._get_account_pab)
+
+    def restricts_public(self, bucket: Bucket) -> bool | None:
+        """Whether RestrictPublicBuckets (bucket or account) neutralises public policies; None if unknown."""
+        seen_unknown = False
+        for getter in (lambda: self.public_access_block(bucket.name, bucket.region), self.account_public_access_block):
+            got = capture(getter)
+            if isinstance(got, NotAvailable):
+                seen_unknown = True
+            elif got and got.get("RestrictPublicBuckets"):
+                return True
+        return None if seen_unknown else False
+
+    # -- loaders ------------------------------------------------------------------------------------------
+    def _load_names(self) -> list[str]:
+        if self._inv.aws is None:
+            return []
+        names: list[str] = []
+        for page in self._inv.aws.paginate("s3", self._home, "ListBuckets", page_size=LIST_PAGE_SIZE):
+            names.extend(b["Name"] for b in page.get("Buckets") or [] if b.get("Name"))
+        return sorted(dict.fromkeys(names))
+
+    def _load_buckets(self) -> list[Bucket | NotAvailable]:
+        def one(name: str) -> Bucket | NotAvailable:
+            got = capture(lambda: self.region_of(name))
+            if isinstance(got, NotAvailable):
+                got.bucket = name  # type: ignore[attr-defined]
+                return got
+            return Bucket(name, got, self._inv.account)
+
+        return self._inv.pools.map_detail(one, self.bucket_names())
+
+    def _load_policies(self) -> list[tuple[Bucket | str, str | None | NotAvailable]]:
+        def one(b: Bucket | NotAvailable) -> tuple[Bucket | str, str | None | NotAvailable]:
+            if isinstance(b, NotAvailable):
+                return getattr(b, "bucket", "?"), b
+            return b, capture(lambda: self.policy(b.name, b.region))
+
+        return self._inv.pools.map_detail(one, self.buckets())
+
+    def _get_region(self, name: str) -> str:
+        assert self._inv.aws is not None
+        got = self._inv.aws.call("s3", self._home, "GetBucketLocation", Bucket=name)
+        return _region(got.get("LocationConstraint"))
+
+    def _get_policy(self, name: str, region: str | None) -> str | None:
+        assert self._inv.aws is not None
+        try:
+            got = self._inv.aws.call("s3", region or self._home, "GetBucketPolicy", Bucket=name)
+        except NotAvailable as exc:
+            if _code(exc) == "NoSuchBucketPolicy":
+                return None
+            raise
+        text = got.get("Policy")
+        if hasattr(text, "read"):
+            text = text.read()
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        return text if text is not None else None
+
+    def _get_pab(self, name: str, region: str | None) -> dict[str, bool] | None:
+        assert self._inv.aws is not None
+        try:
+            got = self._inv.aws.call("s3", region or self._home, "GetPublicAccessBlock", Bucket=name)
+        except NotAvailable as exc:
+            if _code(exc) == "NoSuchPublicAccessBlockConfiguration":
+                return None
+            raise
+        return dict(got.get("PublicAccessBlockConfiguration") or {})
+
+    def _get_account_pab(self) -> dict[str, bool] | None:
+        assert self._inv.aws is not None
+        try:
+            got = self._inv.aws.call("s3control", self._home, "GetPublicAccessBlock", AccountId=self._inv.account)
+        except NotAvailable as exc:
+            if _code(exc) in ("NoSuchPublicAccessBlockConfiguration", "NoSuchPublicAccessBlock"):
+                return None
+            exc.iam_action = "s3:GetAccountPublicAccessBlock"
+            raise
+        return dict(got.get("PublicAccessBlockConfiguration") or {})
+
+
+__all__ = ["Bucket", "NotAvailable", "S3Inventory"]

@@ -1,0 +1,957 @@
+"""Who gets in: the verdict of a policy over *every* request, from an exact partition of the request space.
+
+Each dimension of a request (action, network path, source IP, VPC, endpoint, principal, each other condition
+key, object) is cut into classes from the constants the policy names: every listed CIDR (as address
+intervals), VPC, endpoint and principal, plus "any other value", plus "absent" where AWS may leave the key
+out. Two values in one class are indistinguishable to every statement, so evaluating one representative per
+class decides the whole class. A depth-first search branches on a dimension only while some statement still
+depends on it, which keeps the table small and makes each row read as "whatever the other dimensions are".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import actions as act
+from . import net
+from .conditions import clause_truth, element_test, kind, to_date, to_number
+from .context import (
+    ALWAYS_KEYS,
+    ANONYMOUS,
+    DERIVED_KEYS,
+    FREE_KEYS,
+    INTERNET,
+    MODELLED_KEYS,
+    MULTI_KEYS,
+    NETWORK_PRESENCE,
+    PATH_LABELS,
+    PATHS,
+    RESTRICTING_KEYS,
+    SERVICE,
+    SERVICE_ONLY_KEYS,
+    Principal,
+    Request,
+    derived,
+    is_aws_only,
+)
+from .evaluate import matcher_truth, principal_truth
+from .glob import (
+    ARN_EXCL,
+    SLASH_EXCL,
+    Nfa,
+    Pattern,
+    Words,
+    compile_glob,
+    concat,
+    literal,
+    star,
+    witnesses,
+)
+from .model import ABSENT, Clause, Decision, Policy, Statement
+
+MAX_ROWS = 20000
+OTHER_ACTION = "s3:AnyOtherAction"
+MAX_SET_ELEMENTS = 6
+KEY_TITLES = {
+    "aws:sourceip": "source IP",
+    "aws:vpcsourceip": "VPC source IP",
+    "aws:sourcevpc": "VPC",
+    "aws:sourcevpce": "VPC endpoint",
+    "aws:principalorgid": "organization",
+    "aws:securetransport": "TLS",
+}
+FRESH = {
+    "aws:sourcevpc": ("vpc-0000000000000000f", "other VPC"),
+    "aws:sourcevpce": ("vpce-0000000000000000f", "other VPC endpoint"),
+    "aws:principalorgid": ("o-otherorg00", "other organization"),
+    "aws:sourceaccount": ("000000000000", "other account"),
+}
+
+
+class _Pending:
+    """A statement still waiting for dimension ``dim``; ``unknown`` when a settled part of it is unknown."""
+
+    __slots__ = ("dim", "unknown")
+
+    def __init__(self, dim: int, unknown: bool = False) -> None:
+        self.dim = dim
+        self.unknown = unknown
+
+
+@dataclass
+class Atom:
+    """One class of a dimension: a representative value and everything it fixes in the request."""
+
+    label: str
+    value: Any
+    sig: Any
+    assign: dict[str, Any]
+    outsider: bool = False  # a value anyone could have (not named by the policy)
+    members: tuple[str, ...] = ()  # action atoms: the known actions in the class
+    sigs: frozenset | None = None  # a merged cell: every class it stands for
+
+    def covers(self, sig: Any) -> bool:
+        return sig in self.sigs if self.sigs is not None else sig == self.sig
+
+    @property
+    def key(self) -> Any:
+        return ("m", self.sigs) if self.sigs is not None else ("a", self.sig)
+
+    def example(self) -> str:
+        v = self.value
+        if v is ABSENT:
+            return "(absent)"
+        if isinstance(v, Principal):
+            return v.id or v.kind.lower()
+        if isinstance(v, tuple):
+            return "{" + ", ".join(v) + "}"
+        return str(v)
+
+
+@dataclass
+class Dim:
+    name: str  # "action" | "path" | "resource" | "principal" | a condition key (lower case)
+    title: str
+    order: int
+    sig_of: Callable[[Any], Any]
+    value_of: Callable[[Request], Any]
+    atoms: list[Atom] = field(default_factory=list)
+    by_level: dict[str, list[Atom]] | None = None  # resource: atoms per action level
+    category: str = ""  # restricting | free | weak | ""
+
+    def atoms_for(self, assign: dict[str, Any]) -> list[Atom]:
+        if self.by_level is not None:
+            return self.by_level[assign.get("@level", "any")]
+        return self.atoms
+
+
+@dataclass
+class Row:
+    cells: dict[str, Atom]  # dimension name → the class this row is about (others: any value)
+    assign: dict[str, Any]
+    decision: Decision
+    statements: tuple[str, ...]
+    absent: frozenset[str] = frozenset()  # keys no request of this row carries
+
+
+@dataclass
+class Analysis:
+    policy: Policy
+    dims: list[Dim]
+    rows: list[Row]
+    action: str | None = None
+    bucket: str | None = None
+    not_modelled: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    complete: bool = True
+
+    def dim(self, name: str) -> Dim | None:
+        return next((d for d in self.dims if d.name == name), None)
+
+    def rows_for(self, req: Request) -> list[Row]:
+        """The rows whose classes contain ``req`` (exactly one when the partition is exact)."""
+        out = []
+        cache: dict[str, Any] = {}
+        for row in self.rows:
+            ok = True
+            for name, atom in row.cells.items():
+                if name not in cache:
+                    d = self.dim(name)
+                    assert d is not None
+                    cache[name] = d.sig_of(d.value_of(req))
+                if not atom.covers(cache[name]):
+                    ok = False
+                    break
+            if ok:
+                out.append(row)
+        return out
+
+    def decisions(self) -> set[Decision]:
+        return {r.decision for r in self.rows}
+
+    def cell_text(self, row: Row, dim: Dim) -> str:
+        atom = row.cells.get(dim.name)
+        if atom is not None:
+            return atom.label
+        if dim.name in row.absent:
+            return "—"
+        return "any"
+
+    def shown_dims(self) -> list[Dim]:
+        used = {n for r in self.rows for n in r.cells}
+        return [d for d in self.dims if d.name in used]
+
+    def to_json(self) -> dict[str, Any]:
+        dims = self.shown_dims()
+        return {
+            "action": self.action,
+            "bucket": self.bucket,
+            "complete": self.complete,
+            "dimensions": [{"name": d.name, "title": d.title} for d in dims],
+            "rows": [
+                {
+                    "context": {d.name: self.cell_text(r, d) for d in dims},
+                    "examples": {n: a.example() for n, a in r.cells.items()},
+                    "decision": str(r.decision),
+                    "statements": list(r.statements),
+                }
+                for r in self.rows
+            ],
+            "not_modelled": self.not_modelled,
+            "notes": self.notes,
+            "diagnostics": [d.as_dict() for d in self.policy.diagnostics],
+        }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Building the dimensions
+# ------------------------------------------------------------------------------------------------------------
+def _dedupe(cands: Iterable[tuple[Any, str, bool]], sig_of: Callable[[Any], Any]) -> dict[Any, list]:
+    """Group candidate (value, label, outsider) by signature, first one first."""
+    groups: dict[Any, list] = {}
+    for value, label, outsider in cands:
+        groups.setdefault(sig_of(value), []).append((value, label, outsider))
+    return groups
+
+
+def _unique(xs: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(x for x in xs if x is not None))
+
+
+class _Builder:
+    def __init__(self, policy: Policy, *, action: str | None, bucket: str | None, owner: str | None,
+                 principal: Principal | None) -> None:
+        self.policy = policy
+        self.action = action
+        self.bucket = bucket
+        self.owner = owner
+        self.fixed_principal = principal
+        self.used = set(policy.keys())
+        self.clauses_by_key: dict[str, list[Clause]] = {}
+        self.key_spelling: dict[str, str] = {}
+        for st in policy.statements:
+            for c in st.clauses:
+                self.key_spelling.setdefault(c.key_lc, c.key)
+                if not c.error:
+                    self.clauses_by_key.setdefault(c.key_lc, []).append(c)
+        self.notes: list[str] = []
+        self.complete = True
+
+    # -- action --------------------------------------------------------------------------------------------
+    def action_dim(self, order: int) -> Dim:
+        pats = _unique(p for st in self.policy.statements for p in st.actions.patterns)
+
+        def sig_of(a: str) -> Any:
+            return tuple(p.matches(a) for p in pats), act.level(a)
+
+        if self.action is not None:
+            a = self.action
+            atoms = [Atom(a, a, sig_of(a), {"@action": a, "@level": act.level(a)}, True, (a,))]
+            return Dim("action", "action", order, sig_of, lambda r: r.action, atoms)
+        cands = [*act.KNOWN_ACTIONS, OTHER_ACTION]  # OTHER_ACTION stands for actions the engine does not list
+        for st in self.policy.statements:
+            for raw in st.actions.raw:
+                if raw.lower().startswith("s3:") and "*" not in raw and "?" not in raw:
+                    cands.append(raw)
+        realistic = set(cands)
+        if any(p.has_wildcard for p in pats):
+            s3 = compile_glob("s3:*", ci=True)
+            found, complete = witnesses([*pats, s3])
+            self._complete(complete, "actions")
+            cands += [w for sig, w in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1])) if sig[-1]]
+        groups = _dedupe(((a, a, True) for a in _unique(cands)), sig_of)
+        atoms = []
+        for sig, members in groups.items():
+            first: dict[str, str] = {}
+            for m in members:
+                first.setdefault(m[0].lower(), m[0])
+            names = list(first.values())
+            real = [n for n in names if n in realistic]
+            rep = real[0] if real else names[0]
+            known = tuple(n for n in real if n != OTHER_ACTION)
+            if known:
+                label = known[0] if len(known) == 1 else f"{known[0]} (+{len(known) - 1} more)"
+            elif rep == OTHER_ACTION:
+                label, known = "any other S3 action", ("any other S3 action",)
+            else:
+                label, known = f"other S3 actions like {rep}", (f"other S3 actions like {rep}",)
+            atoms.append(Atom(label, rep, sig, {"@action": rep, "@level": sig[1]}, True, known))
+        return Dim("action", "action", order, sig_of, lambda r: r.action, atoms)
+
+    # -- resource ------------------------------------------------------------------------------------------
+    def resource_dim(self, order: int) -> Dim:
+        pats = _unique(p for st in self.policy.statements for p in st.resources.patterns)
+        raws: dict[Pattern, str] = {}
+        for st in self.policy.statements:
+            for p, raw in zip(st.resources.patterns, st.resources.raw, strict=False):
+                if p is not None:
+                    raws.setdefault(p, raw)
+
+        def sig_of(r: str) -> Any:
+            return tuple(p.matches(r) for p in pats)
+
+        if self.bucket:
+            obj = concat(f"arn:aws:s3:::{self.bucket}/", star())
+            bkt = literal(f"arn:aws:s3:::{self.bucket}")
+            base = [f"arn:aws:s3:::{self.bucket}", f"arn:aws:s3:::{self.bucket}/example-object"]
+        else:
+            obj = concat("arn:aws:s3:::", star(SLASH_EXCL), "/", star())
+            bkt = concat("arn:aws:s3:::", star(SLASH_EXCL))
+            base = ["arn:aws:s3:::example-bucket", "arn:aws:s3:::example-bucket/example-object"]
+        cands = base + [i for p in pats for i in p.instantiations()]
+        if any(p.has_wildcard for p in pats):
+            found, complete = witnesses([*pats, obj, bkt])
+            self._complete(complete, "resources")
+            cands += [w for _, w in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1]))]
+        cands = _unique(cands)
+        by_level = {}
+        for level, cons in (("object", (obj,)), ("bucket", (bkt,)), ("any", (obj, bkt))):
+            ok = [c for c in cands if any(k.matches(c) for k in cons)]
+            groups = _dedupe(((c, c, True) for c in ok), sig_of)
+            atoms = []
+            for sig, members in groups.items():
+                rep = members[0][0]
+                matched = [_short_arn(raws[p], self.bucket) for p, hit in zip(pats, sig, strict=True) if hit]
+                if not pats:
+                    label = "any"
+                elif matched:
+                    label = max(matched, key=len)  # the most specific Resource that covers it
+                else:
+                    label = "not in any Resource"
+                if level == "any":
+                    label += " (bucket)" if bkt.matches(rep) else " (object)"
+                atoms.append(Atom(label, rep, sig, {"@resource": rep}, True))
+            by_level[level] = atoms
+        return Dim("resource", "resource", order, sig_of, lambda r: r.resource, by_level=by_level)
+
+    # -- path ----------------------------------------------------------------------------------------------
+    def path_dim(self, order: int) -> Dim:
+        atoms = []
+        for p in PATHS:
+            assign: dict[str, Any] = {"@path": p, "@service": p == SERVICE}
+            for k in self.used:
+                if k in NETWORK_PRESENCE and p not in NETWORK_PRESENCE[k]:
+                    assign[k] = ABSENT
+                elif k == "aws:principalisawsservice":
+                    assign[k] = "true" if p == SERVICE else "false"
+                elif p == SERVICE and (is_aws_only(k) or k in ("aws:principalarn", "aws:principalaccount",
+                                                                "aws:principaltype")) or p != SERVICE and (k in SERVICE_ONLY_KEYS or k == "aws:principalservicename"):
+                    assign[k] = ABSENT
+            atoms.append(Atom(PATH_LABELS[p], p, p, assign, True))
+        return Dim("path", "network", order, lambda v: v, lambda r: r.path, atoms)
+
+    # -- principal -----------------------------------------------------------------------------------------
+    def principal_dim(self, order: int) -> Dim:
+        specs = [st.principal for st in self.policy.statements if st.principal is not None]
+        dclauses = [c for k in DERIVED_KEYS for c in self.clauses_by_key.get(k, [])]
+        used = frozenset(self.used)
+
+        def sig_of(p: Principal) -> Any:
+            d = derived(p)
+            return (p.kind, tuple(principal_truth(s, p) for s in specs),
+                    tuple(clause_truth(c, d[c.key_lc]) for c in dclauses))
+
+        def assign_of(p: Principal) -> dict[str, Any]:
+            a: dict[str, Any] = {"@principal": p, "@service": p.kind == "Service"}
+            a.update(derived(p, used))
+            for k in self.used:
+                if (is_aws_only(k) and p.kind != "AWS") or (k in SERVICE_ONLY_KEYS and p.kind != "Service"):
+                    a[k] = ABSENT
+            return a
+
+        if self.fixed_principal is not None:
+            p = self.fixed_principal
+            atoms = [Atom(p.id or p.kind, p, sig_of(p), assign_of(p), False)]
+            return Dim("principal", "principal", order, sig_of, lambda r: r.principal, atoms)
+
+        accounts: list[str] = []
+        arns: list[str] = []
+        services: list[str] = []
+        others: list[Principal] = []
+        for s in specs:
+            for e in s.entries:
+                if e.kind == "AWS" and e.account:
+                    accounts.append(e.account)
+                elif e.kind == "AWS" and e.value != "*":
+                    arns.append(e.value)
+                elif e.kind == "Service":
+                    services.append(e.value)
+                elif e.kind in ("CanonicalUser", "Federated"):
+                    others.append(Principal(e.kind, e.value))
+        arn_patterns: list[Pattern] = []
+        for c in self.clauses_by_key.get("aws:principalarn", []):
+            for v, p in zip(c.values, c.patterns, strict=False):
+                if v is not None and p is not None:
+                    arn_patterns.append(p)
+                    if not p.has_wildcard:
+                        arns.append(v)
+                    else:
+                        arns += [i for i in p.instantiations() if i.count(":") >= 5]
+        for c in self.clauses_by_key.get("aws:principalaccount", []):
+            for v, p in zip(c.values, c.patterns, strict=False):
+                if v is not None and p is not None:
+                    arn_patterns.append(_account_pattern(p))
+                    accounts += [i for i in p.instantiations() if i] if p.has_wildcard else [v]
+        for a in arns:
+            parts = a.split(":")
+            if len(parts) >= 6 and parts[4]:
+                accounts.append(parts[4])
+        if self.owner:
+            accounts.append(self.owner)
+        accounts = _unique(accounts)
+        fresh_acct = next(f"{n:012d}" for n in itertools.count(999999999999, -111111111111) if f"{n:012d}" not in
+                          accounts)
+        fresh = Principal("AWS", f"arn:aws:iam::{fresh_acct}:role/any-role")
+        cands: list[tuple[Principal, str, bool]] = []
+        for a in _unique(arns):
+            cands.append((Principal("AWS", a), a, False))
+        for a in accounts:
+            who = "the bucket owner's account" if a == self.owner else f"account {a}"
+            cands.append((Principal("AWS", f"arn:aws:iam::{a}:role/any-role"), f"a principal of {who}", False))
+            if "aws:principaltype" in self.used or arn_patterns:
+                cands.append((Principal("AWS", f"arn:aws:iam::{a}:root"), f"root of {who}", False))
+                cands.append((Principal("AWS", f"arn:aws:iam::{a}:user/any-user"), f"an IAM user of {who}", False))
+        cands.append((fresh, "a principal of any other account", True))
+        if any(p.has_wildcard for p in arn_patterns):
+            shape = IAM_SHAPE
+            # Any literal ARN is its own witness, so one "is one of them" test suffices for those; accounts
+            # behave differently one from another and need a test each.
+            lit_tests = [Nfa.build([Words(_unique(arns))]), *(_account_pattern(literal(a)) for a in accounts)]
+            found, complete = witnesses([*_unique(arn_patterns), *lit_tests, shape])
+            self._complete(complete, "principal ARNs")
+            for sig, w in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1])):
+                if sig[-1]:
+                    cands.append((Principal("AWS", w), f"principal {w}", False))
+        cands.append((ANONYMOUS, "anonymous (unsigned request)", True))
+        svc_patterns = [p for c in self.clauses_by_key.get("aws:principalservicename", []) for p in c.patterns if p]
+        services += [i for p in svc_patterns for i in p.instantiations()]
+        for s in _unique(services):
+            cands.append((Principal("Service", s), f"service {s}", False))
+        cands.append((Principal("Service", "any-other.amazonaws.com"), "any other AWS service", False))
+        if any(p.has_wildcard for p in svc_patterns):
+            found, complete = witnesses(svc_patterns)
+            self._complete(complete, "service principals")
+            cands += [(Principal("Service", w), f"service {w}", False) for w in found.values()]
+        kinds = {p.kind for p in others}
+        for p in _unique(others):
+            cands.append((p, f"{p.kind} {p.id}", False))
+        for k in sorted(kinds):
+            cands.append((Principal(k, "any-other"), f"any other {k}", False))
+
+        groups = _dedupe(cands, sig_of)
+        aws_classes = [g for g in groups.values() if g[0][0].kind == "AWS"]
+        atoms = []
+        for sig, members in groups.items():
+            p, label, outsider = members[0]
+            outsider = any(m[2] for m in members)
+            if p.kind == "AWS" and len(aws_classes) == 1:
+                label = "any IAM principal (signed request)"
+            elif p.kind == "AWS" and any(m[0] == fresh for m in members):
+                p, label = fresh, "a principal of any other account"
+            elif p.kind == "Service" and any(m[0].id == "any-other.amazonaws.com" for m in members):
+                n_services = sum(1 for g in groups if g[0] == "Service")
+                label = "any AWS service principal" if n_services == 1 else "any other AWS service"
+            atoms.append(Atom(label, p, sig, assign_of(p), outsider))
+        return Dim("principal", "principal", order, sig_of, lambda r: r.principal, atoms)
+
+    # -- a condition key -----------------------------------------------------------------------------------
+    def key_dim(self, key: str, order: int) -> Dim:
+        clauses = self.clauses_by_key.get(key, [])
+        multi = key in MULTI_KEYS or any(c.set_op for c in clauses)
+        kinds = {kind(c.base) for c in clauses}
+        ipkey = key in ("aws:sourceip", "aws:vpcsourceip")
+        title = KEY_TITLES.get(key, self.key_spelling.get(key, key))
+
+        def esig(e: str) -> Any:
+            return tuple(element_test(c, e) for c in clauses)
+
+        def sig_of(v: Any) -> Any:
+            if v is ABSENT or v == ():
+                return ("absent",)
+            if isinstance(v, tuple) or multi:
+                elems = v if isinstance(v, tuple) else (v,)
+                return ("set", frozenset(esig(e) for e in elems))
+            return ("v", esig(v))
+
+        cands: list[tuple[str, str, bool]] = []
+        nets: list[net.Network] = []
+        for c in clauses:
+            for v in c.values:
+                if v is not None and (kind(c.base) == "ip" or ipkey):
+                    chk = net.check_cidr(v)
+                    if chk.network is not None:
+                        nets.append(chk.network)
+        if ipkey or "ip" in kinds:
+            cands += self._ip_candidates(key, nets)
+        fresh_value, fresh_label = FRESH.get(key, ("other-value", "any other value"))
+        literals = {str(v) for c in clauses for v in c.values if v is not None}
+        while fresh_value in literals:
+            fresh_value += "0"
+        if not ipkey:
+            str_pats = [p for c in clauses for p in c.patterns if p is not None]
+            for c in clauses:
+                k = kind(c.base)
+                for v in c.values:
+                    if v is None:
+                        continue
+                    if k in ("string", "string-ci", "binary"):
+                        cands.append((v, v, False))
+                        if k == "string-ci":
+                            cands += [(v.upper(), v.upper(), False), (v.lower(), v.lower(), False)]
+                    elif k == "bool":
+                        cands += [("true", "true", True), ("false", "false", True)]
+            for p in str_pats:
+                cands += [(i, i, False) for i in p.instantiations()]
+            cands += self._ordered_candidates(clauses)
+            cands.append((fresh_value, fresh_label, True))
+            if key in ("aws:securetransport", "aws:viaawsservice"):
+                cands += [("true", "true", True), ("false", "false", True)]
+            if any(p.has_wildcard for p in str_pats):
+                found, complete = witnesses(str_pats)
+                self._complete(complete, f"values of {title}")
+                cands += [(w, w, False) for _, w in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1]))]
+        groups: dict[Any, list] = {}
+        for value, label, outsider in cands:
+            groups.setdefault(esig(value), []).append((value, label, outsider))
+        fresh_sig = esig(fresh_value) if not ipkey else None
+        elements = []
+        for s, members in groups.items():
+            value, label, outsider = members[0]
+            outsider = any(m[2] for m in members) or s == fresh_sig
+            if s == fresh_sig and not ipkey:
+                value = fresh_value
+                label = "any value" if any(m[0] in literals for m in members) else fresh_label
+            elif ipkey:
+                label = " or ".join(dict.fromkeys(m[1] for m in members))
+            elements.append((value, label, outsider))
+        atoms = []
+        if multi:
+            if len(elements) > MAX_SET_ELEMENTS:
+                self.complete = False
+                self.notes.append(f"{title}: {len(elements)} value classes; only sets of up to 2 of them are "
+                                  "enumerated")
+                subsets: Iterable = itertools.chain(
+                    itertools.combinations(elements, 1), itertools.combinations(elements, 2), [tuple(elements)])
+            else:
+                subsets = itertools.chain.from_iterable(
+                    itertools.combinations(elements, n) for n in range(1, len(elements) + 1))
+            for combo in subsets:
+                vals = tuple(e[0] for e in combo)
+                label = "{" + ", ".join(e[1] for e in combo) + "}"
+                atoms.append(Atom(label, vals, sig_of(vals), {key: vals}, all(e[2] for e in combo)))
+        else:
+            for value, label, outsider in elements:
+                atoms.append(Atom(label, value, sig_of(value), {key: value}, outsider))
+        if key not in NETWORK_PRESENCE and key not in ALWAYS_KEYS:
+            atoms.append(Atom("(absent)", ABSENT, ("absent",), {key: ABSENT}, True))
+        category = ("restricting" if key in RESTRICTING_KEYS else "free" if key in FREE_KEYS else "weak")
+        return Dim(key, title, order, sig_of, lambda r, k=key: r.value(k), atoms, category=category)
+
+    def _ip_candidates(self, key: str, nets: list[net.Network]) -> list[tuple[str, str, bool]]:
+        public_only = key == "aws:sourceip"
+        narrow = [n for n in nets if not net.is_broad(n)]
+        out = []
+        addrs: list[Any] = []
+        for n in nets:
+            addrs.append(n.network_address + 1 if n.num_addresses > 2 else n.network_address)
+        addrs += [ipaddress.ip_address("8.8.8.8"), ipaddress.ip_address("2001:4860:4860::8888")]
+        for version in (4, 6):
+            addrs += net.intervals(nets, version, split_private=public_only)
+        for a in _unique(addrs):
+            if public_only and net.is_private(a):
+                continue
+            inside = [str(n) for n in _unique(nets) if n.version == a.version and a in n]
+            outsider = not any(a.version == n.version and a in n for n in narrow)
+            if inside:
+                label = "in " + ", ".join(inside[:3]) + (" …" if len(inside) > 3 else "")
+            else:
+                label = "any other public address" if public_only else "any other address"
+            out.append((str(a), label, outsider))
+        return out
+
+    def _ordered_candidates(self, clauses: list[Clause]) -> list[tuple[str, str, bool]]:
+        """Numbers and dates: each constant, just below/above it, and between neighbours."""
+        out = []
+        for which, conv in (("numeric", to_number), ("date", to_date)):
+            consts = sorted({x for c in clauses if kind(c.base) == which for v in c.values
+                             if v is not None and (x := conv(v)) is not None})
+            if not consts:
+                continue
+            points = [consts[0] - 1, consts[-1] + 1, *consts]
+            points += [(a + b) / 2 for a, b in itertools.pairwise(consts)]
+            for x in points:
+                if which == "numeric":
+                    text = str(int(x)) if float(x).is_integer() else repr(float(x))
+                else:
+                    try:
+                        text = datetime.fromtimestamp(x, UTC).isoformat().replace("+00:00", "Z")
+                    except (OverflowError, OSError, ValueError):
+                        continue
+                out.append((text, text, True))
+        return out
+
+    def _complete(self, complete: bool, what: str) -> None:
+        if not complete:
+            self.complete = False
+            self.notes.append(f"the partition of {what} was cut short (too many wildcard combinations)")
+
+
+def _short_arn(arn: str, bucket: str | None) -> str:
+    """``arn:aws:s3:::bucket/team1/*`` → ``team1/*`` when the bucket is known."""
+    if bucket and arn.startswith(f"arn:aws:s3:::{bucket}/"):
+        return arn[len(f"arn:aws:s3:::{bucket}/"):] or "/"
+    if bucket and arn == f"arn:aws:s3:::{bucket}":
+        return "the bucket"
+    return arn
+
+
+def _account_pattern(p: Pattern) -> Pattern:
+    """``aws:PrincipalAccount`` value → a pattern over the IAM ARNs of that account.
+
+    In the ``aws`` partition every ``aws:PrincipalArn`` starts ``arn:aws:iam::<account>:`` (a session's is
+    its role's ARN), so the witness search can fix that prefix instead of exploring it."""
+    tokens = [*literal(IAM_PREFIX).tokens]
+    tokens += [t if t[0] == "lit" else (t[0], ARN_EXCL) for t in p.tokens]
+    tokens += [("lit", ":"), ("star", frozenset())]
+    return Pattern(tuple(tokens), p.ci)
+
+
+IAM_PREFIX = "arn:aws:iam::"
+IAM_SHAPE = Pattern((*literal(IAM_PREFIX).tokens, ("star", ARN_EXCL), ("lit", ":"), ("star", frozenset())))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The search
+# ------------------------------------------------------------------------------------------------------------
+NETWORK_ORDER = ("aws:sourceip", "aws:vpcsourceip", "aws:sourcevpc", "aws:sourcevpce")
+
+
+def analyze(
+    policy: Policy,
+    *,
+    action: str | None = None,
+    bucket: str | None = None,
+    owner: str | None = None,
+    principal: Principal | None = None,
+    force: tuple[str, ...] = (),
+    max_rows: int = MAX_ROWS,
+) -> Analysis:
+    """Partition every request for ``policy`` and decide each class.
+
+    ``action`` fixes the action (else every S3 action class is enumerated); ``bucket`` constrains resources to
+    that bucket; ``owner`` names the bucket owner's account; ``principal`` fixes the requester (identity
+    policies); ``force`` names dimensions to branch on even where no statement depends on them (``"path"``
+    makes the table show every network path).
+    """
+    b = _Builder(policy, action=action, bucket=bucket or (policy.bucket_names() or [None])[0], owner=owner,
+                 principal=principal)
+    names = ["action", "path", *[k for k in NETWORK_ORDER if k in b.used], "principal"]
+    names += [k for k in sorted(b.used) if k not in NETWORK_ORDER and k not in DERIVED_KEYS]
+    names.append("resource")
+    dims: list[Dim] = []
+    for i, n in enumerate(names):
+        if n == "action":
+            dims.append(b.action_dim(i))
+        elif n == "path":
+            dims.append(b.path_dim(i))
+        elif n == "principal":
+            dims.append(b.principal_dim(i))
+        elif n == "resource":
+            dims.append(b.resource_dim(i))
+        else:
+            dims.append(b.key_dim(n, i))
+    index = {d.name: d.order for d in dims}
+    pend = [_Pending(i) for i in range(len(dims))]
+    pend_u = [_Pending(i, True) for i in range(len(dims))]
+    path_i, principal_i = index["path"], index["principal"]
+
+    def lookup(key: str, a: dict[str, Any]) -> Any:
+        if key in a:
+            return a[key]
+        if key in NETWORK_PRESENCE:
+            return pend[index[key]] if "@path" in a else pend[path_i]
+        if key in DERIVED_KEYS:
+            return pend[principal_i]
+        return pend[index[key]]
+
+    comps = [_components(st, policy.kind, lookup, pend[index["action"]], pend[index["resource"]],
+                         pend[principal_i]) for st in policy.statements]
+    root: dict[str, Any] = {}
+    cells0: dict[str, Atom] = {}
+    for d in dims:
+        if (d.name == "action" and action is not None) or (d.name == "principal" and principal is not None):
+            root.update(d.atoms[0].assign)
+            cells0[d.name] = d.atoms[0]
+    forced = [index[f] for f in force if f in index]
+    for d in dims:  # a dimension with one class is not a question: fix it up front
+        if d.order not in forced and d.name not in cells0 and (
+                d.name == "action" or (d.name == "resource" and "@level" in root)):
+            only = d.atoms_for(root)
+            if len(only) == 1 and not any(k in root and root[k] != v for k, v in only[0].assign.items()):
+                root.update(only[0].assign)
+    state = {"truncated": False}
+
+    def status(cs: list, a: dict[str, Any]) -> Any:
+        res: Any = True
+        pmin = None
+        for comp in cs:
+            r = comp(a)
+            if r is False:
+                return False
+            if r is None:
+                res = None
+            elif r is not True and (pmin is None or r.dim < pmin):
+                pmin = r.dim
+        if pmin is None:
+            return res
+        return pend[pmin] if res is True else pend_u[pmin]
+
+    leaves = [0]
+    memo: dict[Any, list[tuple[Row, frozenset[str]]]] = {}
+    forced_names = frozenset(dims[f].name for f in forced)
+    assigns: dict[str, set[str]] = {}
+    for d in dims:
+        atoms = [x for lv in d.by_level.values() for x in lv] if d.by_level is not None else d.atoms
+        assigns[d.name] = {k for x in atoms for k in x.assign} | {"@level"}
+    deps: list[set[str]] = []
+    for st in policy.statements:
+        dep = {"@action", "@resource", "@principal", "@level"}
+        for c in st.clauses:
+            dep.add(c.key_lc)
+            if c.key_lc in NETWORK_PRESENCE:
+                dep.add("@path")
+        deps.append(dep)
+    effects = [0 if st.effect == "Allow" else 1 if st.effect == "Deny" else 2 for st in policy.statements]
+    labels = [st.label for st in policy.statements]
+
+    rel_cache: dict[frozenset[str], tuple[str, ...]] = {}
+    atom_absent: dict[int, frozenset[str]] = {}
+    missing = object()
+
+    def absent_of(atom: Atom) -> frozenset[str]:
+        got = atom_absent.get(id(atom))
+        if got is None:
+            got = atom_absent[id(atom)] = frozenset(k for k, v in atom.assign.items() if v is ABSENT)
+        return got
+
+    def settle(prev: list[Any] | None, a: dict[str, Any]) -> list[Any]:
+        # A settled statement stays settled as the assignment grows: re-evaluate only the pending ones.
+        if prev is None:
+            return [status(cs, a) for cs in comps]
+        sts = list(prev)
+        for i, t in enumerate(prev):
+            if t.__class__ is _Pending:
+                sts[i] = status(comps[i], a)
+        return sts
+
+    def memo_key(sts: list[Any], a: dict[str, Any], chosen: frozenset[str]) -> Any:
+        """Everything the rest of the search can read. A pending statement's settled parts are summed up
+        in its status; its unsettled parts read keys not assigned yet; what is assigned matters only where
+        a dimension still to come may conflict with it."""
+        rel = rel_cache.get(chosen)
+        if rel is None:
+            rel = rel_cache[chosen] = tuple(sorted(set().union(
+                *(assigns[x.name] for x in dims if x.name not in chosen))))
+        return (tuple((t.dim, t.unknown) if t.__class__ is _Pending else t for t in sts),
+                tuple(a.get(k, missing) for k in rel), chosen & forced_names, "@path" in a)
+
+    def dfs(a: dict[str, Any], chosen: frozenset[str], sts: list[Any], here: frozenset[str]) -> list[Row]:
+        if leaves[0] >= max_rows:
+            state["truncated"] = True
+            return []
+        decision, stmts, branch = _decide(effects, labels, sts)
+        for f in forced:
+            if dims[f].name not in chosen and not (dims[f].name == "path" and "@path" in a):
+                branch = f
+                break
+        if branch is None:
+            leaves[0] += 1
+            return [Row({}, a, decision, stmts, here)]
+        key = memo_key(sts, a, chosen)
+        hit = memo.get(key)
+        if hit is not None:
+            return [Row(r.cells, r.assign, r.decision, r.statements, intro | here) for r, intro in hit]
+        d = dims[branch]
+        ok = [atom for atom in d.atoms_for(a) if not any(k in a and a[k] != v for k, v in atom.assign.items())]
+        keep = branch in forced
+        if len(ok) == 1 and not keep:
+            # one class only: "any value" says it more plainly
+            a2 = {**a, **ok[0].assign}
+            out = dfs(a2, chosen, settle(sts, a2), here | absent_of(ok[0]))
+        else:
+            # Classes after which the search would go on identically share one sub-search.
+            chosen2 = chosen | {d.name}
+            groups: dict[Any, list[tuple[Atom, dict[str, Any], list[Any]]]] = {}
+            for atom in ok:
+                a2 = {**a, **atom.assign}
+                sts2 = settle(sts, a2)
+                groups.setdefault((memo_key(sts2, a2, chosen2), _decide(effects, labels, sts2)[:2]),
+                                  []).append((atom, a2, sts2))
+            children = []
+            for members in groups.values():
+                atom, a2, sts2 = members[0]
+                rows_ = dfs(a2, chosen2, sts2, here | absent_of(atom))
+                if len(members) > 1:
+                    extra = frozenset.intersection(*(absent_of(m[0]) for m in members))
+                    rows_ = [Row(r.cells, r.assign, r.decision, r.statements,
+                                 (r.absent - absent_of(atom)) | extra | here) for r in rows_]
+                    atom = _merged_atom(d, [m[0] for m in members], alone=len(groups) == 1)
+                children.append((atom, rows_))
+            out = _merge(d, children, keep=keep)
+        memo[key] = [(r, r.absent - here) for r in out]
+        return out
+
+    rows = [Row({**cells0, **r.cells}, r.assign, r.decision, r.statements, r.absent)
+            for r in dfs(root, frozenset(cells0), settle(None, root),
+                         frozenset(k for k, v in root.items() if v is ABSENT))]
+    notes = list(b.notes)
+    complete = b.complete and not state["truncated"]
+    if state["truncated"]:
+        notes.append(f"the table was cut at {max_rows} rows; the remaining contexts are not shown")
+    if any(st.broken for st in policy.statements):
+        notes.append("statements that cannot be interpreted make the rows they could affect 'unknown'")
+    return Analysis(policy, dims, rows, action, b.bucket, [b.key_spelling[k] for k in b.used
+                                                            if k not in MODELLED_KEYS], notes, complete)
+
+
+def _merge(d: Dim, children: list[tuple[Atom, list[Row]]], *, keep: bool) -> list[Row]:
+    """Siblings whose sub-tables are identical become one row with a merged cell (or no cell at all when
+    the dimension made no difference), so the table says "any other principal" once, not forty times."""
+    groups: dict[Any, list[tuple[Atom, list[Row]]]] = {}
+    for atom, sub in children:
+        key = tuple((tuple((n, c.key) for n, c in r.cells.items()), r.decision, r.statements) for r in sub)
+        groups.setdefault(key, []).append((atom, sub))
+    out: list[Row] = []
+    for members in groups.values():
+        atoms = [m[0] for m in members]
+        sub = members[0][1]
+        absent = [frozenset.intersection(*(m[1][i].absent for m in members)) for i in range(len(sub))]
+        if len(groups) == 1 and not keep:
+            out += [Row(r.cells, r.assign, r.decision, r.statements, absent[i]) for i, r in enumerate(sub)]
+            continue
+        cell = atoms[0] if len(atoms) == 1 else _merged_atom(d, atoms, alone=len(groups) == 1)
+        out += [Row({d.name: cell, **r.cells}, r.assign, r.decision, r.statements, absent[i])
+                for i, r in enumerate(sub)]
+    return out
+
+
+def _merged_atom(d: Dim, atoms: list[Atom], *, alone: bool) -> Atom:
+    sigs: set[Any] = set()
+    for a in atoms:
+        sigs |= a.sigs if a.sigs is not None else {a.sig}
+    outsider = any(a.outsider for a in atoms)
+    labels = list(dict.fromkeys(a.label for a in atoms))
+    if alone:
+        label = "any"
+    elif len(labels) <= 3:
+        label = " or ".join(labels)
+    elif outsider and d.name not in ("path", "resource", "action"):
+        label = f"any other {d.title}"
+    else:
+        label = " or ".join(labels[:3]) + f" (+{len(labels) - 3} more)"
+    members = tuple(dict.fromkeys(m for a in atoms for m in a.members))
+    first = atoms[0]
+    return Atom(label, first.value, first.sig, first.assign, outsider, members, frozenset(sigs))
+
+
+def _components(st: Statement, kind_: str, lookup: Callable, p_action: Any, p_resource: Any, p_principal: Any
+                ) -> list[Callable[[dict[str, Any]], Any]]:
+    out: list[Callable[[dict[str, Any]], Any]] = []
+    if st.broken:
+        out.append(lambda a: None)
+    for m, key, pend in ((st.actions, "@action", p_action), (st.resources, "@resource", p_resource)):
+        if not m.present:
+            continue
+        if any(p is not None and p.tokens == (("star", frozenset()),) for p in m.patterns):
+            const = not m.negated
+            out.append(lambda a, c=const: c)
+            continue
+        cache: dict[str, Any] = {}
+
+        def comp(a, m=m, key=key, pend=pend, cache=cache):
+            v = a.get(key)
+            if v is None:
+                return pend
+            r = cache.get(v, cache)
+            if r is cache:
+                r = cache[v] = matcher_truth(m, v)
+            return r
+
+        out.append(comp)
+    if kind_ == "resource" and st.principal is not None:
+        spec = st.principal
+        if spec.is_everyone:
+            out.append(lambda a: True)
+        else:
+            pcache: dict[Any, Any] = {}
+
+            def pcomp(a, spec=spec, cache=pcache):
+                v = a.get("@principal")
+                if v is None:
+                    return p_principal
+                r = cache.get(v)
+                if r is None:
+                    r = cache[v] = principal_truth(spec, v)
+                return r
+
+            out.append(pcomp)
+    for c in st.clauses:
+        ccache: dict[Any, Any] = {}
+
+        def ccomp(a, c=c, cache=ccache):
+            v = lookup(c.key_lc, a)
+            if isinstance(v, _Pending):
+                return v
+            r = cache.get(v, cache)
+            if r is cache:
+                r = cache[v] = clause_truth(c, v)
+            return r
+
+        out.append(ccomp)
+    return out
+
+
+def _decide(effects: list[int], labels: list[str], truths: list[Any]
+            ) -> tuple[Decision, tuple[str, ...], int | None]:
+    """(decision, deciding statements, dimension to branch on or None when final).
+
+    ``effects``: 0 Allow, 1 Deny, 2 invalid (treated like a Deny whose outcome is unknown).
+    """
+    deny_t: list[str] = []
+    deny_u: list[str] = []
+    allow_t: list[str] = []
+    allow_u: list[str] = []
+    deny_p = allow_p = None
+    for i, t in enumerate(truths):
+        if t is False:
+            continue
+        e = effects[i]
+        if t is True:
+            (allow_t if e == 0 else deny_t if e == 1 else deny_u).append(labels[i])
+        elif t is None:
+            (deny_u if e else allow_u).append(labels[i])
+        elif e:
+            deny_p = t.dim if deny_p is None or t.dim < deny_p else deny_p
+        else:
+            allow_p = t.dim if allow_p is None or t.dim < allow_p else allow_p
+    if deny_t:
+        return Decision.DENIED, tuple(deny_t), None
+    if deny_p is not None:  # settle the Deny statements first: one that matches ends the search
+        return Decision.UNKNOWN, (), deny_p
+    if deny_u:
+        return Decision.UNKNOWN, tuple(deny_u), None
+    if allow_t:
+        return Decision.ALLOWED, tuple(allow_t), None
+    if allow_p is not None:
+        return Decision.UNKNOWN, (), allow_p
+    if allow_u:
+        return Decision.UNKNOWN, tuple(allow_u), None
+    return Decision.NOT_ALLOWED, (), None
+
+
+__all__ = ["Analysis", "Atom", "Dim", "Row", "analyze", "INTERNET"]

@@ -1,0 +1,99 @@
+"""``auditor policy explain``: the truth table of a bucket policy, from a file or a live bucket."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import actions as act
+from .analysis import analyze
+from .explain import table, to_json
+from .parser import parse
+
+app = typer.Typer(help="Work with IAM/S3 policy documents.", no_args_is_help=True, add_completion=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Format(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(2)
+
+
+@app.callback()
+def _root() -> None:
+    """Work with IAM/S3 policy documents."""
+
+
+@app.command("explain")
+def explain(
+    file: Annotated[Path | None, typer.Argument(help="A bucket policy JSON file.", show_default=False)] = None,
+    bucket: Annotated[str | None, typer.Option("--bucket", help="Explain this live bucket's policy instead.")] = None,
+    action: Annotated[str, typer.Option("--action", help="The S3 action to explain.")] = "s3:GetObject",
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile (with --bucket).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region for the S3 calls.")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+) -> None:
+    """Show who can perform ACTION: every class of request (network path, source IP, VPC, endpoint,
+    principal, …) with the outcome and the statement that decided it."""
+    if (file is None) == (bucket is None):
+        raise _fail("give either a policy FILE or --bucket NAME")
+    if not action.lower().startswith("s3:") or act.level(action) == "any" and ("*" in action or "?" in action):
+        raise _fail(f"--action must be one S3 action such as s3:GetObject (got {action!r})")
+    owner = None
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise _fail(f"{file}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"{file}: cannot be read ({type(exc).__name__})") from None
+        source = str(file)
+        document: object = text
+        name = None
+    else:
+        source, document, owner, name = _live(bucket or "", profile, region)
+        if document is None:
+            sys.stdout.write(f"{bucket} has no bucket policy: only identity policies and ACLs decide access.\n")
+            return
+    policy = parse(document)
+    if policy.fatal:
+        raise _fail(f"{source}: {policy.fatal}")
+    analysis = analyze(policy, action=action, bucket=name, owner=owner, force=("path",))
+    if format is Format.json:
+        sys.stdout.write(to_json(analysis, source))
+        return
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=False, width=200)
+    console.print(table(analysis, source), soft_wrap=True)
+
+
+def _live(bucket: str, profile: str | None, region: str | None) -> tuple[str, object, str | None, str]:
+    from ..inventory import Inventory
+    from ..inventory.aws import AwsAccount
+    from ..inventory.core import ConfigurationError, NotAvailable
+
+    try:
+        aws = AwsAccount(profile)
+        inv = Inventory(aws, [region or aws.default_region or "us-east-1"])
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        where = inv.s3.region_of(bucket)
+        text = inv.s3.policy(bucket, where)
+    except NotAvailable as exc:
+        extra = f" (needs {exc.iam_action})" if exc.iam_action and exc.iam_action not in exc.reason else ""
+        raise _fail(f"bucket {bucket}: {exc.reason}{extra}") from None
+    finally:
+        inv.close()
+    return f"s3://{bucket}", text, inv.account, bucket

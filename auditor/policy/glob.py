@@ -1,0 +1,325 @@
+"""Glob patterns as IAM uses them, and an exact search for strings that tell patterns apart.
+
+A pattern is a tuple of tokens: ``("lit", c)``, ``("any", excluded)`` (``?``) and ``("star", excluded)`` (``*``),
+where ``excluded`` is a set of characters the wildcard may not consume (``:`` inside one ARN segment for
+``ArnLike``, ``/`` inside a bucket name). :func:`witnesses` explores the product of the patterns' automata and
+returns one shortest string for every achievable combination of match results, so a partition built from it
+covers every possible value, not a sample.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+Token = tuple  # ("lit", ch) | ("any", frozenset) | ("star", frozenset)
+NO_EXCL: frozenset[str] = frozenset()
+ARN_EXCL: frozenset[str] = frozenset(":")
+SLASH_EXCL: frozenset[str] = frozenset("/")
+
+
+class VariableError(ValueError):
+    """A policy variable (``${aws:username}``) whose value depends on the request."""
+
+
+_ESCAPES = {"${*}": "*", "${?}": "?", "${$}": "$"}
+_VAR_RE = re.compile(r"\$\{[^}]*\}")
+
+
+def has_variable(text: str) -> bool:
+    return any(m.group(0) not in _ESCAPES for m in _VAR_RE.finditer(text))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled glob: tokens, case-insensitivity, and a regex for fast matching."""
+
+    tokens: tuple[Token, ...]
+    ci: bool = False
+
+    @property
+    def has_wildcard(self) -> bool:
+        return any(t[0] != "lit" for t in self.tokens)
+
+    @property
+    def literal(self) -> str:
+        return "".join(t[1] for t in self.tokens if t[0] == "lit")
+
+    def matches(self, text: str) -> bool:
+        return _regex(self.tokens, self.ci).fullmatch(text) is not None
+
+    def instantiations(self) -> list[str]:
+        """A few readable strings this pattern matches (wildcards as nothing, or as ``x``)."""
+        out = []
+        for fill in ("", "x"):
+            s = []
+            for t in self.tokens:
+                if t[0] == "lit":
+                    s.append(t[1])
+                elif t[0] == "any":
+                    s.append("x" if "x" not in t[1] else "0")
+                else:
+                    s.append(fill if fill not in t[1] else "")
+            out.append("".join(s))
+        return out
+
+
+@lru_cache(maxsize=4096)
+def _regex(tokens: tuple[Token, ...], ci: bool) -> re.Pattern:
+    parts = []
+    for t in tokens:
+        if t[0] == "lit":
+            parts.append(re.escape(t[1]))
+        else:
+            cls = "[^" + "".join(re.escape(c) for c in sorted(t[1])) + "]" if t[1] else "."
+            parts.append(cls if t[0] == "any" else cls + "*")
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ci else 0))
+
+
+def compile_glob(text: str, *, wildcards: bool = True, ci: bool = False, excl: frozenset[str] = NO_EXCL,
+                 variables: bool = False) -> Pattern:
+    """``*``/``?`` as wildcards (when ``wildcards``); ``${*}``-style escapes when ``variables``.
+
+    Raises :class:`VariableError` for a real policy variable when ``variables`` is set.
+    """
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        if variables and text.startswith("${", i):
+            end = text.find("}", i)
+            if end != -1:
+                var = text[i:end + 1]
+                if var in _ESCAPES:
+                    tokens.append(("lit", _ESCAPES[var]))
+                    i = end + 1
+                    continue
+                raise VariableError(var)
+        ch = text[i]
+        if wildcards and ch == "*":
+            if not (tokens and tokens[-1] == ("star", excl)):
+                tokens.append(("star", excl))
+        elif wildcards and ch == "?":
+            tokens.append(("any", excl))
+        else:
+            tokens.append(("lit", ch))
+        i += 1
+    return Pattern(tuple(tokens), ci)
+
+
+def compile_arn(text: str, *, variables: bool = False) -> Pattern:
+    """``ArnLike``/``ArnEquals``: six colon-separated segments, wildcards never cross a segment (but the
+    last segment, the resource, may itself contain colons)."""
+    segs = text.split(":", 5)
+    tokens: list[Token] = []
+    for n, seg in enumerate(segs):
+        if n:
+            tokens.append(("lit", ":"))
+        excl = ARN_EXCL if n < 5 else NO_EXCL
+        tokens.extend(compile_glob(seg, excl=excl, variables=variables).tokens)
+    return Pattern(tuple(tokens), False)
+
+
+def literal(text: str, ci: bool = False) -> Pattern:
+    return Pattern(tuple(("lit", c) for c in text), ci)
+
+
+def concat(*parts: Pattern | str) -> Pattern:
+    tokens: list[Token] = []
+    for p in parts:
+        tokens.extend(literal(p).tokens if isinstance(p, str) else p.tokens)
+    return Pattern(tuple(tokens), False)
+
+
+def star(excl: frozenset[str] = NO_EXCL) -> Pattern:
+    return Pattern((("star", excl),), False)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Exact witnesses: one string per achievable combination of match results
+# ------------------------------------------------------------------------------------------------------------
+class Words(tuple):
+    """Any one of these words (a part of :meth:`Nfa.build`)."""
+
+
+class Nfa:
+    """A small automaton: patterns, and sets of words (a trie), possibly inside a pattern."""
+
+    def __init__(self, ci: bool = False) -> None:
+        self.ci = ci
+        self.edges: list[list[tuple[str, Any, int]]] = [[]]  # state → (kind "lit"/"not", char/excluded, target)
+        self.eps: list[list[int]] = [[]]
+        self.final: frozenset[int] = frozenset()
+        self._closure: list[frozenset[int]] = []
+        self._relevant: dict[frozenset[int], frozenset[str]] = {}
+
+    def _new(self) -> int:
+        self.edges.append([])
+        self.eps.append([])
+        return len(self.edges) - 1
+
+    @classmethod
+    def build(cls, parts: Sequence[Token | Words], ci: bool = False) -> Nfa:
+        """``parts``: tokens, or :class:`Words` (any one of them)."""
+        n = cls(ci)
+        ends = {0}
+        for part in parts:
+            if not isinstance(part, Words):
+                kind, arg = part
+                new = n._new()
+                if kind == "star":
+                    for e in ends:
+                        n.eps[e].append(new)
+                    n.edges[new].append(("not", arg, new))
+                else:
+                    for e in ends:
+                        n.edges[e].append(("lit", arg, new) if kind == "lit" else ("not", arg, new))
+                ends = {new}
+            else:  # a set of words
+                root = n._new()
+                for e in ends:
+                    n.eps[e].append(root)
+                new_ends = set()
+                trie: dict[tuple[int, str], int] = {}
+                for word in part:
+                    at = root
+                    for ch in word:
+                        nxt = trie.get((at, ch))
+                        if nxt is None:
+                            nxt = trie[(at, ch)] = n._new()
+                            n.edges[at].append(("lit", ch, nxt))
+                        at = nxt
+                    new_ends.add(at)
+                ends = new_ends
+        n.final = frozenset(ends)
+        n._closure = [n._close({i}) if n.eps[i] else frozenset((i,)) for i in range(len(n.edges))]
+        return n
+
+    @classmethod
+    def of(cls, p: Pattern | Nfa) -> Nfa:
+        return p if isinstance(p, Nfa) else _nfa_of(p)
+
+    def _close(self, states: set[int]) -> frozenset[int]:
+        out = set(states)
+        stack = list(states)
+        while stack:
+            for t in self.eps[stack.pop()]:
+                if t not in out:
+                    out.add(t)
+                    stack.append(t)
+        return frozenset(out)
+
+    @property
+    def start(self) -> frozenset[int]:
+        return self._closure[0]
+
+    def step(self, states: frozenset[int], ch: str) -> frozenset[int]:
+        out: set[int] = set()
+        low = ch.lower()
+        for s in states:
+            for kind, arg, t in self.edges[s]:
+                if kind == "lit":
+                    if ch == arg or (self.ci and low == arg.lower()):
+                        out |= self._closure[t]
+                elif ch not in arg:
+                    out |= self._closure[t]
+        return frozenset(out)
+
+    def relevant(self, states: frozenset[int]) -> frozenset[str]:
+        """The characters that some edge out of ``states`` singles out (every other one acts alike)."""
+        got = self._relevant.get(states)
+        if got is None:
+            out: set[str] = set()
+            for s in states:
+                for kind, arg, _ in self.edges[s]:
+                    if kind == "lit":
+                        out.add(arg)
+                        if self.ci:
+                            out.update({arg.lower(), arg.upper()})
+                    else:
+                        out.update(arg)
+            got = self._relevant[states] = frozenset(out)
+        return got
+
+    def accepts(self, states: frozenset[int]) -> bool:
+        return not self.final.isdisjoint(states)
+
+    def chars(self) -> set[str]:
+        out: set[str] = set()
+        for edges in self.edges:
+            for kind, arg, _ in edges:
+                if kind == "lit":
+                    out.add(arg)
+                    if self.ci:
+                        out.update({arg.lower(), arg.upper()})
+                else:
+                    out.update(arg)
+        return out
+
+
+@lru_cache(maxsize=4096)
+def _nfa_of(p: Pattern) -> Nfa:
+    return Nfa.build(list(p.tokens), p.ci)
+
+
+def alphabet(patterns: Sequence[Pattern | Nfa], extra: Iterable[str] = ()) -> list[str]:
+    """Every character that any pattern treats specially, plus one it treats like any other."""
+    chars: set[str] = set(extra)
+    for p in patterns:
+        chars |= Nfa.of(p).chars()
+    lower = {c.lower() for c in chars}
+    for fresh in "xzq0123456789_-ZXQ~":
+        if fresh not in chars and fresh.lower() not in lower:
+            chars.add(fresh)
+            break
+    return sorted(chars)
+
+
+def witnesses(patterns: Sequence[Pattern | Nfa], *, cap: int = 4000, extra_chars: Iterable[str] = ()
+              ) -> tuple[dict[tuple[bool, ...], str], bool]:
+    """For every achievable tuple of (matches pattern i), a shortest string achieving it.
+
+    Returns ``(signature → witness, complete)``; ``complete`` is False when the search stopped at ``cap``
+    product states (then some rare combinations may be missing).
+    """
+    nfas = [Nfa.of(p) for p in patterns]
+    if not nfas:
+        return {(): ""}, True
+    sigma = alphabet(nfas, extra_chars)
+    special = set().union(*(n.chars() for n in nfas))
+    fresh = [c for c in sigma if c not in special and c not in set(extra_chars)][:1]
+    caches: list[dict] = [{} for _ in nfas]
+    start = tuple(n.start for n in nfas)
+    seen = {start: ""}
+    queue = deque([start])
+    found: dict[tuple[bool, ...], str] = {}
+    complete = True
+    idx = range(len(nfas))
+    while queue:
+        state = queue.popleft()
+        text = seen[state]
+        found.setdefault(tuple(nfas[i].accepts(state[i]) for i in idx), text)
+        live = [i for i in idx if state[i]]
+        if not live:
+            continue  # every pattern is dead: nothing new can happen below
+        chars = set(fresh).union(*(nfas[i].relevant(state[i]) for i in live))
+        for ch in sorted(chars):
+            nxt_list = list(state)
+            for i in live:
+                cache = caches[i]
+                key = (state[i], ch)
+                got = cache.get(key)
+                if got is None:
+                    got = cache[key] = nfas[i].step(state[i], ch)
+                nxt_list[i] = got
+            nxt = tuple(nxt_list)
+            if nxt not in seen:
+                if len(seen) >= cap:
+                    complete = False
+                    continue
+                seen[nxt] = text + ch
+                queue.append(nxt)
+    return found, complete

@@ -1,0 +1,595 @@
+"""S3 bucket policies (check-rules.md §7): every check is a question put to the policy engine.
+
+The engine (``auditor.policy``) partitions all requests exactly from the constants a policy names and decides
+each class, so these checks work the same on live buckets and on policy files given to ``auditor scan-file``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.check import Recorder, check
+from auditor.inventory import Inventory
+from auditor.inventory.core import NotAvailable, capture
+from auditor.model import Confidence, Resource, Severity
+from auditor.policy import Analysis, Decision, Policy, Principal, analyze, parse
+from auditor.policy.context import NETWORK_KEYS, can_co_occur
+
+MULTI_VALUE_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html"
+CONDITION_KEYS_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"
+VPCE_DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies-vpc-endpoint.html"
+PRESIGNED_DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html"
+ANALYZER_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html"
+BPA_DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html"
+LOCKOUT_DOC = "https://repost.aws/knowledge-center/s3-accidentally-denied-access"
+
+_REQUIRES = ("s3.policies",)
+_SEVERITY = {s.value: s for s in Severity}
+_NET_DIMS = {"path", *NETWORK_KEYS}
+
+
+@dataclass
+class Subject:
+    """One bucket policy to judge: a live bucket's or a file's."""
+
+    resource: Resource
+    policy: Policy | None  # None: the bucket has no policy
+    bucket: str | None
+    owner: str | None
+    live_bucket: Any = None  # auditor.inventory.s3.Bucket for live buckets
+
+    @property
+    def name(self) -> str:
+        return self.bucket or self.resource.id
+
+
+def _parsed(inv: Inventory, text: Any) -> Policy:
+    key = ("policy.parsed", _digest(text))
+    return inv.memo.get(key, lambda: parse(text, kind="resource"))
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8", "replace")).hexdigest()
+
+
+def subjects(inv: Inventory, rec: Recorder) -> Iterator[Subject]:
+    """Every bucket policy of the scanned account, then every policy file; unreadable ones are recorded as
+    not evaluated here."""
+    if inv.aws is not None:
+        try:
+            listed = inv.s3.policies()
+        except NotAvailable as exc:
+            scope = Resource("aws", inv.account, "global", "s3-buckets", "s3-buckets")
+            rec.not_evaluated(scope, exc.reason, exc.iam_action)
+            listed = []
+        for bucket, got in listed:
+            if isinstance(bucket, str):  # its region could not be read
+                res = Resource("aws", inv.account, "", "s3-bucket", bucket, f"arn:aws:s3:::{bucket}")
+                assert isinstance(got, NotAvailable)
+                rec.not_evaluated(res, got.reason, got.iam_action)
+                continue
+            if isinstance(got, NotAvailable):
+                rec.not_evaluated(bucket.resource, got.reason, got.iam_action)
+                continue
+            policy = None if got is None else _parsed(inv, got)
+            yield Subject(bucket.resource, policy, bucket.name, inv.account, bucket)
+    for path, doc in inv.files.policies:
+        policy = _parsed(inv, doc)
+        names = policy.bucket_names()
+        yield Subject(Resource("file", "", "", "bucket-policy", path), policy, names[0] if names else None, None)
+
+
+def readable(rec: Recorder, subject: Subject) -> Policy | None:
+    """The subject's policy when there is one the engine can read; records not-evaluated otherwise."""
+    policy = subject.policy
+    if policy is None:
+        return None
+    if policy.fatal:
+        rec.not_evaluated(subject.resource, f"the bucket policy cannot be read: {policy.fatal}")
+        return None
+    return policy
+
+
+def full_analysis(inv: Inventory, subject: Subject) -> Analysis:
+    """Every S3 action class × every request context (shared by BP-2 and BP-4)."""
+    assert subject.policy is not None
+    key = ("policy.analysis", _digest(subject.policy.raw), subject.bucket, subject.owner)
+    return inv.memo.get(key, lambda: analyze(subject.policy, bucket=subject.bucket, owner=subject.owner))
+
+
+def _no_policy(rec: Recorder, subject: Subject) -> None:
+    rec.ok(subject.resource, f"{subject.name} has no bucket policy")
+
+
+def _clause_text(c) -> str:
+    vals = ", ".join("?" if v is None else str(v) for v in c.values)
+    return f"{c.key} {c.operator} [{vals}]"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# BP-1
+# ------------------------------------------------------------------------------------------------------------
+@check(
+    id="s3-policy/negated-conditions-or",
+    rule="BP-1",
+    title="A Deny statement's negated conditions on different keys let a request in if it satisfies any one",
+    severity=Severity.HIGH,
+    description=(
+        "Conditions in one statement combine with AND, so a Deny with several negated conditions (StringNotEquals, "
+        "NotIpAddress, ...) on different keys denies only when every one of them holds. A request that satisfies "
+        "a single one of them is not denied by that statement. When the keys can appear in the same request "
+        "(e.g. aws:PrincipalOrgID and aws:SourceVpce) that is almost never what the author meant; when they "
+        "cannot (aws:SourceIp vs aws:SourceVpc/aws:SourceVpce), 'from these IPs or this VPC' is the only "
+        "achievable meaning and the finding is informational."
+    ),
+    risk=(
+        "An outsider who reaches the bucket through the listed VPC endpoint, or an organisation member from any "
+        "network, gets past a Deny that was meant to require both."
+    ),
+    remediation=(
+        "To require every condition, write one Deny statement per negated condition (each denies when its own "
+        "condition fails). Do not split aws:SourceIp from aws:SourceVpc/aws:SourceVpce: no request carries both, "
+        "so split statements deny everything (see BP-2)."
+    ),
+    cli="aws s3api put-bucket-policy --bucket BUCKET --policy file://policy.json",
+    terraform='resource "aws_s3_bucket_policy" "p" {\n  bucket = aws_s3_bucket.b.id\n  policy = data.aws_iam_policy_document.p.json\n}',
+    docs=(MULTI_VALUE_DOC, CONDITION_KEYS_DOC, VPCE_DOC),
+    requires=_REQUIRES,
+)
+def negated_conditions_or(inv: Inventory, rec: Recorder) -> None:
+    for subject in subjects(inv, rec):
+        policy = readable(rec, subject)
+        if policy is None:
+            if subject.policy is None:
+                _no_policy(rec, subject)
+            continue
+        found = False
+        for st in policy.statements:
+            if st.effect != "Deny" or st.broken:
+                continue
+            negated = [c for c in st.clauses if c.negated and not c.error]
+            keys = list(dict.fromkeys(c.key_lc for c in negated))
+            if len(keys) < 2:
+                continue
+            found = True
+            spelled = {c.key_lc: c.key for c in negated}
+            pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:] if can_co_occur(a, b)]
+            conds = [_clause_text(c) for c in negated]
+            ev = {"statement": st.label, "negated_conditions": conds, "keys": [spelled[k] for k in keys],
+                  "keys_that_can_co_occur": [[spelled[a], spelled[b]] for a, b in pairs]}
+            either = " or ".join(f"satisfies {spelled[k]}" for k in keys)
+            if pairs:
+                a, b = pairs[0]
+                rec.fail(
+                    subject.resource,
+                    f"{subject.name}: Deny statement {st.label} denies only when all of its negated conditions "
+                    f"hold ({'; '.join(conds)}), so a request that {either} gets past it. {spelled[a]} and "
+                    f"{spelled[b]} can appear in the same request, so this reads as 'either', not 'both': e.g. a "
+                    f"request matching only the {spelled[a]} condition is let in from anywhere. Use one Deny "
+                    "statement per condition to require all of them.",
+                    severity=Severity.HIGH,
+                    evidence=ev,
+                    key=st.label,
+                )
+            else:
+                rec.fail(
+                    subject.resource,
+                    f"{subject.name}: Deny statement {st.label} lets a request in when it {either} "
+                    f"({'; '.join(conds)}). These keys never appear in the same request (aws:SourceIp is absent "
+                    "through a VPC endpoint, aws:SourceVpc/aws:SourceVpce exist only through one), so "
+                    "'from the listed addresses or through the listed VPC/endpoint' is the only achievable "
+                    "meaning. This is fine; do not split it into several Deny statements, which would deny "
+                    "every request.",
+                    severity=Severity.INFO,
+                    evidence=ev,
+                    key=st.label,
+                )
+        if not found:
+            rec.ok(subject.resource, f"{subject.name}: no Deny statement combines negated conditions on "
+                   "different keys")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# BP-2
+# ------------------------------------------------------------------------------------------------------------
+def _lockouts(inv: Inventory, subject: Subject, a: Analysis) -> list[dict[str, Any]]:
+    """Action classes that every request context is denied for, not by one deliberate unconditional Deny."""
+    action_dim = a.dim("action")
+    assert action_dim is not None
+    out = []
+    for atom in action_dim.atoms:
+        rows = [r for r in a.rows if "action" not in r.cells or r.cells["action"].covers(atom.sig)]
+        if not rows or any(r.decision is not Decision.DENIED for r in rows):
+            continue
+        uncond = [st for st in a.policy.statements if st.effect == "Deny" and not st.clauses and not st.broken]
+        if uncond:
+            sub = dataclasses.replace(a.policy, statements=tuple(uncond))
+            alone = analyze(sub, action=atom.value, bucket=subject.bucket, owner=subject.owner)
+            if all(r.decision is Decision.DENIED for r in alone.rows):
+                continue  # a deliberate "nobody may do this" (e.g. Deny s3:DeleteBucket to *)
+        out.append({"atom": atom, "rows": rows})
+    return out
+
+
+def _by_path(a: Analysis, rows) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        path = r.cells["path"].label if "path" in r.cells else "every network path"
+        detail = [r.cells[n].label for n in r.cells if n not in ("action", "path", "resource")]
+        where = path + (f" ({', '.join(detail)})" if detail else "")
+        out.setdefault(where, [])
+        for s in r.statements:
+            if s not in out[where]:
+                out[where].append(s)
+    return out
+
+
+@check(
+    id="s3-policy/deny-lockout",
+    rule="BP-2",
+    title="Deny statements together deny every request for an action (lock-out)",
+    severity=Severity.HIGH,
+    description=(
+        "For some action, the policy's Deny statements between them cover every possible request: every network "
+        "path (internet, VPC endpoint, AWS service) and every principal. The classic shape is 'Deny unless from "
+        "these IPs' and 'Deny unless from this VPC' as two statements: no request carries both aws:SourceIp and "
+        "aws:SourceVpc, so one of the two always denies."
+    ),
+    risk="Nobody, including the bucket owner's administrators and applications, can perform the action.",
+    remediation=(
+        "Merge the network conditions into one Deny statement (NotIpAddress aws:SourceIp AND StringNotEquals "
+        "aws:SourceVpc/aws:SourceVpce), which denies only requests that come from neither. If you are locked out, "
+        "the bucket owner account's root user can still delete the bucket policy."
+    ),
+    cli="aws s3api delete-bucket-policy --bucket BUCKET   # as the account root user, if everyone else is denied",
+    terraform=(
+        'data "aws_iam_policy_document" "p" {\n  statement {\n    effect = "Deny"\n    condition {\n'
+        '      test = "NotIpAddress"\n      variable = "aws:SourceIp"\n      values = var.office_cidrs\n    }\n'
+        '    condition {\n      test = "StringNotEquals"\n      variable = "aws:SourceVpc"\n      values = [var.vpc_id]\n'
+        "    }\n  }\n}"
+    ),
+    docs=(CONDITION_KEYS_DOC, VPCE_DOC, LOCKOUT_DOC),
+    requires=_REQUIRES,
+)
+def deny_lockout(inv: Inventory, rec: Recorder) -> None:
+    for subject in subjects(inv, rec):
+        policy = readable(rec, subject)
+        if policy is None:
+            if subject.policy is None:
+                _no_policy(rec, subject)
+            continue
+        a = full_analysis(inv, subject)
+        locked = _lockouts(inv, subject, a)
+        if not locked:
+            rec.ok(subject.resource, f"{subject.name}: every action can be performed by some request")
+            continue
+        actions = [m for item in locked for m in item["atom"].members]
+        shown = sorted(actions, key=lambda x: (x.lower() != "s3:getobject", x.lower()))
+        head = ", ".join(shown[:4]) + (f" and {len(shown) - 4} more" if len(shown) > 4 else "")
+        first = next((i for i in locked if any(m.lower() == "s3:getobject" for m in i["atom"].members)), locked[0])
+        paths = _by_path(a, first["rows"])
+        how = "; ".join(f"{where}: denied by {', '.join(sts)}" for where, sts in paths.items())
+        rec.fail(
+            subject.resource,
+            f"{subject.name}: nobody can perform {head}: the Deny statements together cover every request — "
+            f"{how}.",
+            evidence={
+                "actions": shown,
+                "paths": {w: s for w, s in paths.items()},
+                "rows": [{"context": {d.name: a.cell_text(r, d) for d in a.shown_dims()},
+                          "statements": list(r.statements)} for r in first["rows"][:50]],
+            },
+            key="lockout",
+        )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# BP-3
+# ------------------------------------------------------------------------------------------------------------
+@check(
+    id="s3-policy/invalid-values",
+    rule="BP-3",
+    title="Invalid IP ranges, private ranges in aws:SourceIp, host bits, malformed VPC/endpoint ids",
+    severity=Severity.HIGH,
+    description=(
+        "Values that IAM Access Analyzer's policy checks reject or flag: an IP address or CIDR that does not parse "
+        "(123.456.789.0/24), a private range in aws:SourceIp (which only ever holds public addresses), a vpc-/vpce- "
+        "id of the wrong shape, and (low) a range with host bits set."
+    ),
+    risk=(
+        "A value that can never match silently changes what the statement does: an Allow that relies on it "
+        "grants nothing, a Deny with a negated condition on it denies everyone on that path."
+    ),
+    remediation=(
+        "Fix the value: a valid public CIDR for aws:SourceIp, aws:VpcSourceIp or aws:SourceVpc/aws:SourceVpce for "
+        "private networks, ids exactly as the VPC console shows them, and CIDRs written at their network address."
+    ),
+    cli="aws accessanalyzer validate-policy --policy-type RESOURCE_POLICY --policy-document file://policy.json",
+    docs=(ANALYZER_DOC, CONDITION_KEYS_DOC),
+    requires=_REQUIRES,
+)
+def invalid_values(inv: Inventory, rec: Recorder) -> None:
+    for subject in subjects(inv, rec):
+        policy = readable(rec, subject)
+        if policy is None:
+            if subject.policy is None:
+                _no_policy(rec, subject)
+            continue
+        diags = policy.value_diagnostics
+        for d in diags:
+            rec.fail(
+                subject.resource,
+                f"{subject.name}: {d.message}",
+                severity=_SEVERITY.get(d.severity, Severity.HIGH),
+                evidence=d.as_dict(),
+                key=f"{d.statement}|{d.key}|{d.value}|{d.code}",
+            )
+        if not diags:
+            rec.ok(subject.resource, f"{subject.name}: every IP range and VPC id in the policy is valid")
+
+
+@check(
+    id="s3-policy/malformed-document",
+    rule="BP-3",
+    title="Bucket policy document cannot be read as AWS reads it",
+    severity=Severity.HIGH,
+    description=(
+        "The document is not valid JSON, is not an object with a Statement, uses an unknown condition operator, "
+        "misspells an element, lacks a Principal, or has another structural problem AWS would reject or read "
+        "differently. The engine reports the affected statements as 'unknown' rather than guessing."
+    ),
+    risk="A policy that is read differently from how it was written grants or denies access nobody intended.",
+    remediation="Fix the document (element names and operators exactly as AWS spells them) and validate it.",
+    cli="aws accessanalyzer validate-policy --policy-type RESOURCE_POLICY --policy-document file://policy.json",
+    docs=(ANALYZER_DOC, MULTI_VALUE_DOC),
+    requires=_REQUIRES,
+)
+def malformed_document(inv: Inventory, rec: Recorder) -> None:
+    for subject in subjects(inv, rec):
+        if subject.policy is None:
+            _no_policy(rec, subject)
+            continue
+        diags = [d for d in subject.policy.document_diagnostics if d.severity != "info"]
+        for d in diags:
+            rec.fail(
+                subject.resource,
+                f"{subject.name}: {d.message}",
+                severity=_SEVERITY.get(d.severity, Severity.MEDIUM),
+                evidence=d.as_dict(),
+                key=f"{d.statement}|{d.key}|{d.code}|{d.value}",
+            )
+        if not diags:
+            rec.ok(subject.resource, f"{subject.name}: the policy document is well formed")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# BP-4
+# ------------------------------------------------------------------------------------------------------------
+def public_rows(a: Analysis, decision: Decision = Decision.ALLOWED) -> list[Any]:
+    """Allowed rows that an outsider (anonymous, or any other account, from any network) can reach."""
+    out = []
+    for r in a.rows:
+        if r.decision is not decision:
+            continue
+        ok = True
+        for name, atom in r.cells.items():
+            d = a.dim(name)
+            if d is None:
+                continue
+            if (name == "principal" or d.category == "restricting") and not atom.outsider:
+                ok = False
+                break
+        if ok:
+            out.append(r)
+    return out
+
+
+def _needs_weak(a: Analysis, row) -> bool:
+    for name, atom in row.cells.items():
+        d = a.dim(name)
+        if d is not None and d.category == "weak" and not atom.outsider:
+            return True
+    return False
+
+
+@check(
+    id="s3-policy/public-access",
+    rule="BP-4",
+    title="Bucket policy allows access to anyone",
+    severity=Severity.HIGH,
+    description=(
+        "An Allow to Principal \"*\" (or {\"AWS\": \"*\"}) with no condition that names who or where (source IP "
+        "range, VPC, endpoint, organisation, account, principal ARN) lets anonymous users and every AWS account "
+        "in. With only a weak condition (Referer, User-Agent, a request header) the finding is medium: those "
+        "values are chosen by the requester."
+    ),
+    risk="Anyone on the internet can read (or write) the objects the statement covers.",
+    remediation=(
+        "Name the principals (accounts, roles) instead of \"*\", or add a restricting condition such as "
+        "aws:PrincipalOrgID, aws:SourceVpce or aws:SourceIp; keep S3 Block Public Access on for buckets that "
+        "must never be public."
+    ),
+    cli="aws s3api put-public-access-block --bucket BUCKET --public-access-block-configuration "
+        "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+    terraform=(
+        'resource "aws_s3_bucket_public_access_block" "b" {\n  bucket = aws_s3_bucket.b.id\n'
+        "  block_public_policy     = true\n  restrict_public_buckets = true\n}"
+    ),
+    docs=(BPA_DOC, ANALYZER_DOC),
+    requires=_REQUIRES,
+)
+def public_access(inv: Inventory, rec: Recorder) -> None:
+    for subject in subjects(inv, rec):
+        policy = readable(rec, subject)
+        if policy is None:
+            if subject.policy is None:
+                _no_policy(rec, subject)
+            continue
+        a = full_analysis(inv, subject)
+        rows = public_rows(a)
+        if not rows:
+            unknown = public_rows(a, Decision.UNKNOWN)
+            if unknown:
+                stmts = sorted({s for r in unknown for s in r.statements})
+                rec.fail(
+                    subject.resource,
+                    f"{subject.name}: whether anyone may access the bucket depends on statement(s) "
+                    f"{', '.join(stmts)}, which cannot be interpreted (see BP-3); it may be public.",
+                    severity=Severity.MEDIUM,
+                    confidence=Confidence.LOW,
+                    evidence={"statements": stmts},
+                    key="public",
+                )
+                continue
+            rec.ok(subject.resource, f"{subject.name}: no request from an unnamed principal or network is allowed")
+            continue
+        strong = [r for r in rows if not _needs_weak(a, r)]
+        use = strong or rows
+        actions = sorted({m for r in use for m in (r.cells["action"].members if "action" in r.cells else ("s3:*",))},
+                         key=str.lower)
+        stmts = sorted({s for r in use for s in r.statements})
+        who = sorted({r.cells["principal"].label if "principal" in r.cells else "anyone" for r in use})
+        severity = Severity.HIGH if strong else Severity.MEDIUM
+        ev: dict[str, Any] = {"actions": actions, "statements": stmts, "who": who}
+        if not strong:
+            weak = sorted({f"{r.cells[n].label} for {a.dim(n).title}" for r in rows for n in r.cells  # type: ignore[union-attr]
+                           if a.dim(n) is not None and a.dim(n).category == "weak"})  # type: ignore[union-attr]
+            ev["only_weak_conditions"] = weak
+        note = ""
+        if subject.live_bucket is not None:
+            restricted = inv.s3.restricts_public(subject.live_bucket)
+            ev["restrict_public_buckets"] = restricted
+            if restricted:
+                severity = Severity.LOW
+                note = (" S3 Block Public Access (RestrictPublicBuckets) currently limits it to AWS services and "
+                        "principals of the owner account; turning that setting off would expose it.")
+            elif restricted is None:
+                note = " (Block Public Access settings could not be read.)"
+        acts = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
+        qual = "" if strong else " — only a requester-chosen value (" + ", ".join(ev["only_weak_conditions"][:3]) + \
+            ") stands in the way"
+        rec.fail(
+            subject.resource,
+            f"{subject.name}: statement(s) {', '.join(stmts)} allow {acts} to {' / '.join(who)} from any network"
+            f"{qual}.{note}",
+            severity=severity,
+            evidence=ev,
+            key="public",
+        )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# BP-5
+# ------------------------------------------------------------------------------------------------------------
+def _signers(inv: Inventory, rec: Recorder) -> dict[str, dict[str, Any]]:
+    """Role ARN → {"users": [...], "region": r} for Lambda function roles and ECS task roles."""
+    roles: dict[str, dict[str, Any]] = {}
+    for region in inv.regions:
+        try:
+            functions = region.awslambda.functions()
+        except NotAvailable as exc:
+            rec.not_evaluated(region.scope("lambda-functions"), exc.reason, exc.iam_action)
+            functions = {}
+        for fn in functions.values():
+            if fn.role:
+                roles.setdefault(fn.role, {"users": []})["users"].append(f"Lambda function {fn.name}")
+        # ECS task roles: EcsInventory.task_definitions_in_use() (auditor/inventory/ecs.py); guarded so this
+        # check still runs where the ECS inventory is missing or cannot be listed.
+        getter = getattr(getattr(region, "ecs", None), "task_definitions_in_use", None)
+        if getter is None:
+            continue
+        got = capture(getter)
+        if isinstance(got, NotAvailable):
+            rec.not_evaluated(region.scope("ecs-task-definitions"), got.reason, got.iam_action)
+            continue
+        for td in got or []:
+            role = getattr(td, "task_role_arn", "") or ""
+            if role:
+                label = getattr(td, "label", "") or getattr(td, "arn", "")
+                roles.setdefault(role, {"users": []})["users"].append(f"ECS task {label}")
+    return roles
+
+
+def identity_policy(docs: list[tuple[str, Any]]) -> Policy:
+    """Several identity policies as one (their statements combine exactly like one policy's)."""
+    statements = []
+    diags = []
+    for name, doc in docs:
+        p = parse(doc, kind="identity")
+        diags += list(p.diagnostics)
+        for st in p.statements:
+            statements.append(dataclasses.replace(st, index=len(statements), sid=f"{name}:{st.label}"))
+    return Policy(tuple(statements), "identity", "2012-10-17", tuple(diags), "", docs)
+
+
+def network_conditioned(a: Analysis) -> tuple[bool, list[str]]:
+    """Whether GetObject is allowed on some network paths only; (conditioned, where it works)."""
+    allowed = [r for r in a.rows if r.decision is Decision.ALLOWED]
+    if not allowed:
+        return False, []
+    net_rows = [r for r in a.rows if set(r.cells) & _NET_DIMS]
+    if not any(r.decision is not Decision.ALLOWED for r in net_rows):
+        return False, []
+    where = []
+    for r in allowed:
+        parts = [r.cells[n].label for n in r.cells if n in _NET_DIMS]
+        text = " ".join(parts) if parts else "any network"
+        if text not in where:
+            where.append(text)
+    return True, where
+
+
+@check(
+    id="s3-policy/presigned-url-network",
+    rule="BP-5",
+    title="Presigned URLs signed by this role only work from the networks its policy names",
+    severity=Severity.INFO,
+    description=(
+        "A presigned URL carries the credentials of the principal that signed it, so the signer's identity "
+        "policy is evaluated for every request made with the URL. When the role of a Lambda function or an ECS "
+        "task can s3:GetObject only under network conditions (aws:SourceIp, aws:SourceVpc, aws:SourceVpce, "
+        "aws:VpcSourceIp), the URLs it hands out work only for users on those networks."
+    ),
+    risk="URLs handed to customers or partners fail with AccessDenied outside the listed networks.",
+    remediation=(
+        "Sign URLs with a dedicated role whose s3:GetObject permission has no network condition (restrict it by "
+        "bucket/prefix instead), or make sure the URLs are only used from the listed networks."
+    ),
+    docs=(PRESIGNED_DOC, CONDITION_KEYS_DOC),
+    requires=("lambda.functions",),
+)
+def presigned_url_network(inv: Inventory, rec: Recorder) -> None:
+    if inv.aws is None:
+        return
+    for role_arn, info in sorted(_signers(inv, rec).items()):
+        from auditor.inventory.iam import role_name
+
+        name = role_name(role_arn)
+        res = Resource("aws", inv.account, "global", "iam-role", name, role_arn)
+        users = ", ".join(sorted(set(info["users"]))[:5])
+        with rec.evaluating(res):
+            docs = [(p.name.rsplit("/", 1)[-1], p.document) for p in inv.iam.role_policies(role_arn)]
+            policy = identity_policy(docs)
+            a = analyze(policy, action="s3:GetObject", principal=Principal("AWS", role_arn))
+            conditioned, where = network_conditioned(a)
+            if conditioned:
+                stmts = sorted({s for r in a.rows if r.decision is Decision.ALLOWED for s in r.statements})
+                rec.fail(
+                    res,
+                    f"Role {name} (used by {users}) can s3:GetObject only from {'; '.join(where)} "
+                    f"({', '.join(stmts)}): presigned URLs it signs carry its credentials, so they work only "
+                    "for users on those networks.",
+                    evidence={"role": role_arn, "used_by": sorted(set(info["users"])), "works_from": where,
+                              "statements": stmts},
+                    key="presign",
+                )
+            else:
+                rec.ok(res, f"Role {name}: s3:GetObject does not depend on the network")
+
+
+CHECKS = [negated_conditions_or, deny_lockout, invalid_values, malformed_document, public_access,
+          presigned_url_network]

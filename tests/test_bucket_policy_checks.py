@@ -1,0 +1,225 @@
+"""BP-1..BP-4 on policy documents (no AWS): positive and negative cases per rule, malformed input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from auditor.checks import bucket_policy as bp
+
+from auditor import engine
+from auditor.demo.seed_s3 import POLICIES, SEVERITIES
+from auditor.inventory import FileInputs, Inventory
+from auditor.model import Status
+from tests.conftest import run_auditor
+
+RULES = {"BP-1", "BP-2", "BP-3", "BP-4"}
+
+
+def scan(**docs):
+    inv = Inventory(None, [], files=FileInputs(policies=list(docs.items())))
+    try:
+        return engine.run(inv, bp.CHECKS, target={}).findings
+    finally:
+        inv.close()
+
+
+def fails(findings, rule=None):
+    return [f for f in findings if f.status is Status.FAIL and (rule is None or f.rule == rule)]
+
+
+def by_rule(findings):
+    return {f.rule for f in fails(findings)}
+
+
+def doc(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+RES = ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+
+
+def deny(sid, **condition):
+    return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": RES, "Condition": condition}
+
+
+OWNER_READ = {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "s3:GetObject",
+              "Resource": RES[1]}
+
+
+@pytest.mark.parametrize("bucket", sorted(POLICIES))
+def test_seed_policies_as_files(bucket):
+    from auditor.demo.seed_s3 import EXPECTED
+
+    findings = scan(**{f"{bucket}.json": POLICIES[bucket]})
+    got = by_rule(findings)
+    want = EXPECTED[bucket]
+    assert want.get("fail", set()) & RULES <= got
+    assert not (want.get("clean", set()) & got), [f.message for f in fails(findings)]
+    for (b, rule), sev in SEVERITIES.items():
+        if b == bucket:
+            assert {str(f.severity) for f in fails(findings, rule)} >= {sev}
+
+
+# -- BP-1 -----------------------------------------------------------------------------------------------------
+def test_bp1_high_for_keys_that_meet_in_one_request():
+    f = fails(scan(p=doc(deny("D", StringNotEquals={"aws:PrincipalOrgID": "o-abc", "aws:SourceVpce": "vpce-1a2b3c4d"}),
+                         OWNER_READ)), "BP-1")
+    assert [str(x.severity) for x in f] == ["high"]
+    assert f[0].evidence["keys_that_can_co_occur"] == [["aws:PrincipalOrgID", "aws:SourceVpce"]]
+    assert f[0].key == "D"
+
+
+def test_bp1_info_for_ip_or_vpc():
+    f = fails(scan(p=doc(deny("D", NotIpAddress={"aws:SourceIp": "203.0.113.0/24"},
+                              StringNotEquals={"aws:SourceVpce": "vpce-1a2b3c4d"}))), "BP-1")
+    assert [str(x.severity) for x in f] == ["info"]
+    assert "only achievable meaning" in f[0].message
+
+
+def test_bp1_negative_cases():
+    # one negated key, several values of one key, an Allow, IfExists on one key: nothing to say
+    findings = scan(
+        a=doc(deny("D", StringNotEquals={"aws:SourceVpce": ["vpce-1a2b3c4d", "vpce-2a2b3c4d"]})),
+        b=doc({"Sid": "A", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1],
+               "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-x", "aws:SourceVpce": "vpce-1a2b3c4d"}}}),
+        c=doc(deny("D", StringNotEquals={"aws:PrincipalOrgID": "o-x"}, Bool={"aws:SecureTransport": "false"})),
+    )
+    assert not fails(findings, "BP-1")
+    assert {f.resource.id for f in findings if f.rule == "BP-1" and f.status is Status.PASS} == {"a", "b", "c"}
+
+
+# -- BP-2 -----------------------------------------------------------------------------------------------------
+def test_bp2_split_deny_is_a_lockout_naming_action_and_paths():
+    f = fails(scan(p=POLICIES["shop-reports-split-deny"]), "BP-2")
+    assert len(f) == 1
+    msg = f[0].message
+    assert "s3:GetObject" in msg and "DenyOutsideOffice" in msg and "DenyOutsideVpc" in msg
+    assert f[0].evidence["actions"][0] == "s3:GetObject"
+    paths = f[0].evidence["paths"]
+    assert any(k.startswith("internet") for k in paths) and any(k.startswith("VPC endpoint") for k in paths)
+
+
+def test_bp2_single_deny_with_private_source_ip_locks_out():
+    # aws:SourceIp never holds 10.0.0.0/8, so "deny unless from 10.0.0.0/8" denies every request
+    f = fails(scan(p=doc(deny("D", NotIpAddress={"aws:SourceIp": "10.0.0.0/8"}), OWNER_READ)), "BP-2")
+    assert len(f) == 1
+
+
+def test_bp2_negative_cases():
+    findings = scan(
+        one=POLICIES["shop-assets-ip-or-vpc"],
+        deliberate=doc({"Sid": "NoDelete", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+                        "Resource": RES[0]}, OWNER_READ),
+        partial=doc({"Sid": "D", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                     "Resource": "arn:aws:s3:::b/private/*", "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}),
+        unknown=doc(deny("D", StringNotEqualz={"aws:SourceVpce": "vpce-1a2b3c4d"})),
+    )
+    assert not fails(findings, "BP-2")
+
+
+# -- BP-3 -----------------------------------------------------------------------------------------------------
+def test_bp3_values():
+    f = fails(scan(p=POLICIES["shop-legacy-bad-values"]), "BP-3")
+    values = {x.evidence.get("value"): str(x.severity) for x in f}
+    assert values == {"123.456.789.0/24": "high", "10.0.0.0/8": "high", "vpce-12345": "high"}
+    f = fails(scan(p=POLICIES["shop-host-bits"]), "BP-3")
+    assert [(x.evidence["code"], str(x.severity)) for x in f] == [("host-bits", "low")]
+
+
+def test_bp3_malformed_documents_give_findings_and_not_evaluated():
+    findings = scan(**{
+        "text.json": "{ this is not json",
+        "list.json": [1, 2],
+        "case.json": {"version": "2012-10-17", "statement": [{"effect": "allow", "principal": "*",
+                                                              "action": "s3:GetObject", "resource": "*"}]},
+        "op.json": doc(dict(OWNER_READ, Condition={"StringEqualz": {"aws:SourceVpce": "vpce-1a2b3c4d"}})),
+        "ipv6.json": doc(dict(OWNER_READ, Condition={"IpAddress": {"aws:SourceIp": "2001:db8::/32"}})),
+        "sets.json": doc(dict(OWNER_READ, Condition={"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a/*"},
+                                                     "StringEqualsIfExists": {"aws:SourceVpce": "vpce-1a2b3c4d"}})),
+    })
+    bad = {f.resource.id: f for f in fails(findings) if f.check_id == "s3-policy/malformed-document"}
+    assert set(bad) >= {"text.json", "list.json", "case.json", "op.json"}
+    assert "not valid JSON" in bad["text.json"].message
+    ne = {f.resource.id for f in findings if f.status is Status.NOT_EVALUATED}
+    assert ne == {"text.json", "list.json"}
+    for f in findings:
+        if f.status is Status.NOT_EVALUATED:
+            assert "cannot be read" in f.reason
+    assert not [f for f in fails(findings) if f.resource.id in ("ipv6.json", "sets.json")]
+
+
+# -- BP-4 -----------------------------------------------------------------------------------------------------
+def test_bp4_public_read():
+    f = fails(scan(p=POLICIES["shop-public-site"]), "BP-4")
+    assert [str(x.severity) for x in f] == ["high"]
+    assert f[0].evidence["actions"] == ["s3:GetObject"]
+
+
+@pytest.mark.parametrize("principal", ["*", {"AWS": "*"}, {"AWS": ["*"]}])
+def test_bp4_everyone_spellings(principal):
+    p = doc({"Sid": "P", "Effect": "Allow", "Principal": principal, "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": RES[1]})
+    f = fails(scan(p=p), "BP-4")
+    assert f and set(f[0].evidence["actions"]) == {"s3:GetObject", "s3:PutObject"}
+
+
+def test_bp4_medium_with_only_a_weak_condition():
+    p = doc({"Sid": "P", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1],
+             "Condition": {"StringLike": {"aws:Referer": "https://shop.example/*"}}})
+    f = fails(scan(p=p), "BP-4")
+    assert [str(x.severity) for x in f] == ["medium"]
+
+
+def test_bp4_allow_with_notprincipal_is_public():
+    p = doc({"Sid": "P", "Effect": "Allow", "NotPrincipal": {"AWS": "111122223333"}, "Action": "s3:GetObject",
+             "Resource": RES[1]})
+    assert fails(scan(p=p), "BP-4")
+
+
+@pytest.mark.parametrize("condition", [
+    {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}},
+    {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+    {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}},
+    {"StringEquals": {"aws:SourceAccount": "111122223333"}},
+])
+def test_bp4_restricted_is_not_public(condition):
+    p = doc({"Sid": "P", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1],
+             "Condition": condition})
+    assert not fails(scan(p=p), "BP-4")
+
+
+def test_bp4_wide_cidr_does_not_restrict():
+    p = doc({"Sid": "P", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1],
+             "Condition": {"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}})
+    assert fails(scan(p=p), "BP-4")
+
+
+def test_bp4_public_allow_cancelled_by_deny_is_not_public():
+    p = doc({"Sid": "P", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1]},
+            deny("D", StringNotEquals={"aws:PrincipalOrgID": "o-abc"}))
+    assert not fails(scan(p=p), "BP-4")
+
+
+def test_bp4_unknown_statement_may_be_public():
+    p = doc({"Sid": "P", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1],
+             "Condition": {"StringEqualz": {"aws:SourceVpce": "vpce-1a2b3c4d"}}})
+    f = fails(scan(p=p), "BP-4")
+    assert [(str(x.severity), str(x.confidence)) for x in f] == [("medium", "low")]
+
+
+# -- through the CLI ------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_scan_file_reports_policy_findings(tmp_path):
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps(POLICIES["shop-reports-split-deny"]))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ definitely not json")
+    r = run_auditor("scan-file", str(split), str(broken), "--format", "json")
+    assert r.code == 1, r.stderr
+    report = json.loads(r.stdout)
+    got = {(f["rule"], f["status"], f["resource"]["id"]) for f in report["findings"]}
+    assert ("BP-2", "fail", str(split)) in got
+    assert ("BP-3", "fail", str(broken)) in got
+    assert ("BP-2", "not-evaluated", str(broken)) in got
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,124 @@
+"""The S3 policy checks against the seeded moto account: inventory, checks, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from auditor.checks import bucket_policy as bp
+
+from auditor import engine
+from auditor.demo.seed_s3 import EXPECTED, POLICIES, SEVERITIES
+from auditor.inventory import Inventory
+from auditor.inventory.aws import AwsAccount
+from auditor.model import Status
+from tests.conftest import run_auditor
+
+RULES = {"BP-1", "BP-2", "BP-3", "BP-4", "BP-5"}
+
+
+@pytest.fixture(scope="module")
+def live_report(seeded_aws):
+    mp = pytest.MonkeyPatch()
+    for k, v in seeded_aws.env().items():
+        mp.setenv(k, v)
+    try:
+        inv = Inventory(AwsAccount("demo"), ["us-east-1"])
+        try:
+            yield engine.run(inv, bp.CHECKS, target={}), inv.stats.snapshot()
+        finally:
+            inv.close()
+    finally:
+        mp.undo()
+
+
+def _fails(report):
+    return {(f.rule, f.resource.id) for f in report.findings if f.status is Status.FAIL}
+
+
+@pytest.mark.parametrize("rid", sorted(EXPECTED))
+def test_expected_findings_on_the_seeded_account(live_report, rid):
+    report, _ = live_report
+    got = _fails(report)
+    for rule in EXPECTED[rid].get("fail", set()) & RULES:
+        assert (rule, rid) in got, f"{rule} did not fire on {rid}"
+    for rule in EXPECTED[rid].get("clean", set()) & RULES:
+        assert (rule, rid) not in got, f"{rule} fired on healthy {rid}"
+
+
+def test_severities_and_resources(live_report):
+    report, _ = live_report
+    for (rid, rule), sev in SEVERITIES.items():
+        found = [f for f in report.findings if f.rule == rule and f.resource.id == rid and f.status is Status.FAIL]
+        assert sev in {str(f.severity) for f in found}, (rid, rule)
+    bucket = next(f.resource for f in report.findings if f.resource.id == "shop-public-site")
+    assert (bucket.provider, bucket.type, bucket.arn, bucket.account, bucket.region) == (
+        "aws", "s3-bucket", "arn:aws:s3:::shop-public-site", "123456789012", "us-east-1")
+
+
+def test_bp5_names_role_users_and_networks(live_report):
+    report, _ = live_report
+    (f,) = [f for f in report.findings if f.rule == "BP-5" and f.status is Status.FAIL]
+    assert f.resource.type == "iam-role" and f.resource.arn.endswith(":role/shop-report-signer")
+    assert "Lambda function report-link-signer" in f.evidence["used_by"]
+    assert any("203.0.113.0/24" in w for w in f.evidence["works_from"])
+
+
+def test_no_policy_is_not_an_error_and_calls_are_read_only(live_report):
+    report, stats = live_report
+    assert not [f for f in report.findings if f.status is Status.NOT_EVALUATED]
+    assert [f.message for f in report.findings if f.resource.id == "shop-no-policy"][0].endswith("no bucket policy")
+    assert stats["calls"]["s3:GetBucketPolicy"] == len(POLICIES) + 1  # once per bucket, cached across checks
+    assert all(k.split(":")[1].startswith(("Get", "List", "Describe")) for k in stats["calls"])
+
+
+def test_access_denied_is_not_evaluated(seeded_aws, monkeypatch):
+    for k, v in seeded_aws.env().items():
+        monkeypatch.setenv(k, v)
+    inv = Inventory(AwsAccount("demo"), ["us-east-1"])
+    from auditor.inventory.core import NotAvailable
+
+    def denied(*_a, **_k):
+        raise NotAvailable("access denied to s3:GetBucketPolicy", "s3:GetBucketPolicy", kind="denied")
+
+    monkeypatch.setattr(inv.s3, "_get_policy", denied)
+    try:
+        report = engine.run(inv, [bp.deny_lockout], target={})
+    finally:
+        inv.close()
+    ne = [f for f in report.findings if f.status is Status.NOT_EVALUATED]
+    assert len(ne) == len(POLICIES) + 1
+    assert {f.iam_action for f in ne} == {"s3:GetBucketPolicy"}
+
+
+# -- CLI ------------------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_cli_scan_reports_the_lockout(seeded_aws):
+    r = run_auditor("scan", "--profile", "demo", "--check", "BP-2", "--format", "json", env=seeded_aws.env())
+    assert r.code == 1, r.stderr
+    doc = json.loads(r.stdout)
+    fails = [f for f in doc["findings"] if f["status"] == "fail"]
+    assert [(f["rule"], f["resource"]["id"]) for f in fails] == [("BP-2", "shop-reports-split-deny")]
+    assert "s3:GetObject" in fails[0]["message"]
+
+
+@pytest.mark.e2e
+def test_cli_explain_live_bucket(seeded_aws):
+    r = run_auditor("policy", "explain", "--bucket", "shop-assets-ip-or-vpc", "--profile", "demo", "--format",
+                    "json", env=seeded_aws.env())
+    assert r.code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["source"] == "s3://shop-assets-ip-or-vpc" and doc["action"] == "s3:GetObject"
+    allowed = {(row["context"]["path"], row["context"].get("aws:sourceip"), row["context"].get("aws:sourcevpc"))
+               for row in doc["rows"] if row["decision"] == "allowed"}
+    assert ("internet", "in 203.0.113.0/24", "—") in allowed
+    assert ("VPC endpoint", "—", "vpc-0a1b2c3d4e5f60718") in allowed
+
+
+@pytest.mark.e2e
+def test_cli_explain_errors_are_clean(seeded_aws):
+    r = run_auditor("policy", "explain", "--bucket", "no-such-bucket-here", "--profile", "demo",
+                    env=seeded_aws.env())
+    assert r.code == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
+    r = run_auditor("policy", "explain", "--bucket", "shop-no-policy", "--profile", "demo", env=seeded_aws.env())
+    assert r.code == 0 and "no bucket policy" in r.stdout
