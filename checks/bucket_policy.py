@@ -268,8 +268,12 @@ def deny_lockout(inv: Inventory, rec: Recorder) -> None:
             rec.ok(subject.resource, f"{subject.name}: every action can be performed by some request")
             continue
         actions = [m for item in locked for m in item["atom"].members]
-        shown = sorted(actions, key=lambda x: (x.lower() != "s3:getobject", x.lower()))
+        other = "any other S3 action" in actions
+        shown = sorted((x for x in actions if x != "any other S3 action"),
+                       key=lambda x: (x.lower() != "s3:getobject", x.lower()))
         head = ", ".join(shown[:4]) + (f" and {len(shown) - 4} more" if len(shown) > 4 else "")
+        if other:
+            head = f"{head}, or any S3 action the policy does not name" if head else "any S3 action"
         first = next((i for i in locked if any(m.lower() == "s3:getobject" for m in i["atom"].members)), locked[0])
         paths = _by_path(a, first["rows"])
         how = "; ".join(f"{where}: denied by {', '.join(sts)}" for where, sts in paths.items())
