@@ -1,7 +1,8 @@
 """Datadog monitors on SQS dead-letter queues (check-rules.md §6, rules DD-1..DD-4).
 
 Dead-letter queues are the queues named as ``deadLetterTargetArn`` in any queue's ``RedrivePolicy``, in every
-scanned region. Each is matched against the organisation's monitors by parsing their queries
+scanned region; a queue whose attributes cannot be read is "not evaluated" (the DLQ it may feed is unknown).
+Each is matched against the organisation's monitors by parsing their queries
 (:mod:`auditor.datadog.coverage`): metric, ``queuename`` scope (case-insensitive, wildcards, ``by
 {queuename}`` multi-alerts), ``region``/``aws_account`` tags, composites over a matching member.
 
@@ -36,6 +37,10 @@ COMPOSITE_DOC = "https://docs.datadoghq.com/monitors/types/composite/"
 
 _REQUIRES = ("sqs.queues", "datadog.monitors", "datadog.downtimes")
 
+#: Key of the not-evaluated entry on a queue whose attributes could not be read (a DLQ of its own may also
+#: carry findings on the same resource).
+UNREADABLE_KEY = "redrive-policy-unreadable"
+
 _TERRAFORM = '''resource "datadog_monitor" "dlq" {
   name    = "Messages arriving in my-dlq"
   type    = "query alert"
@@ -69,7 +74,11 @@ class Dlq:
 
 
 def dead_letter_queues(inv: Inventory, rec: Recorder) -> list[Dlq]:
-    """Every DLQ named by a redrive policy in a scanned region; unreadable listings become not-evaluated."""
+    """Every DLQ named by a redrive policy in a scanned region.
+
+    Unreadable listings, and queues whose attributes (so their RedrivePolicy) could not be read, become
+    not-evaluated: the DLQs found may then be incomplete, and the report says so.
+    """
     out = []
     for region in inv.regions:
         try:
@@ -79,6 +88,16 @@ def dead_letter_queues(inv: Inventory, rec: Recorder) -> list[Dlq]:
             continue
         sources: dict[str, list[str]] = defaultdict(list)
         for q in queues:
+            if q.error is not None:
+                # Its RedrivePolicy is unknown, so the DLQ it may feed is missing from the set checked below.
+                rec.not_evaluated(
+                    res.queue(q.account, q.region, q.arn, q.name),
+                    f"{q.error.reason}; its RedrivePolicy could not be read, so a dead-letter queue it feeds "
+                    "may be missing from the dead-letter queues checked for Datadog monitors",
+                    q.error.iam_action or "sqs:GetQueueAttributes",
+                    key=UNREADABLE_KEY,
+                )
+                continue
             rp = q.redrive_policy
             if rp and rp.dead_letter_target_arn:
                 sources[rp.dead_letter_target_arn].append(q.name)

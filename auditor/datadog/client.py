@@ -52,9 +52,14 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
+def _short(text: str, limit: int = 200) -> str:
+    """``text`` scrubbed, then shortened: cutting first could leave part of a key that scrub no longer knows."""
+    return scrub(text)[:limit]
+
+
 def _error_text(exc: ApiException) -> str:
-    """The API's own error message, shortened and scrubbed (an echoing proxy must not leak a key)."""
-    return scrub(_raw_error_text(exc))
+    """The API's own error message, scrubbed and shortened (an echoing proxy must not leak a key)."""
+    return _short(_raw_error_text(exc))
 
 
 def _raw_error_text(exc: ApiException) -> str:
@@ -62,10 +67,10 @@ def _raw_error_text(exc: ApiException) -> str:
     if isinstance(body, dict):
         errors = body.get("errors")
         if isinstance(errors, list) and errors:
-            return "; ".join(str(e) for e in errors)[:200]
+            return "; ".join(str(e) for e in errors)
     if isinstance(body, str) and body.strip():
-        return body.strip().splitlines()[0][:200]
-    return str(getattr(exc, "reason", "") or "")[:200]
+        return body.strip().splitlines()[0]
+    return str(getattr(exc, "reason", "") or "")
 
 
 class DatadogClient:
@@ -204,7 +209,7 @@ class DatadogClient:
                 elif status == 0:  # TLS and other transport errors the client wraps
                     if attempt >= max_retries:
                         raise NotAvailable(f"{op}: could not talk to {self.settings.api_url} "
-                                           f"({scrub(str(exc.reason or '').strip()[:120])})",
+                                           f"({_short(str(exc.reason or '').strip(), 120)})",
                                            PERMISSION, kind="unreachable") from None
                 else:
                     raise NotAvailable(f"{op} failed: HTTP {status} ({_error_text(exc)})", PERMISSION) from None
@@ -219,11 +224,11 @@ class DatadogClient:
             except NotAvailable:
                 raise
             except OpenApiException as exc:
-                raise NotAvailable(f"{op} failed: {type(exc).__name__}: {scrub(str(exc)[:200])}",
+                raise NotAvailable(f"{op} failed: {type(exc).__name__}: {_short(str(exc))}",
                                    PERMISSION) from None
             except Exception as exc:  # noqa: BLE001 - whatever the client or transport throws is "not evaluated"
                 log.debug("%s failed unexpectedly", key, exc_info=True)
-                raise NotAvailable(f"{op} failed: {type(exc).__name__}: {scrub(str(exc)[:200])}",
+                raise NotAvailable(f"{op} failed: {type(exc).__name__}: {_short(str(exc))}",
                                    PERMISSION) from None
             if wait is None:
                 wait = min(self.tuning.backoff * (2 ** attempt), self.tuning.backoff_max)

@@ -13,7 +13,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..redact import register_secret
 from . import sites
@@ -29,7 +29,7 @@ class DatadogTuning:
     backoff_max: float = 20.0
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    page_size: int = 100  # monitors per page (the API's default when paging)
+    page_size: int = 1000  # monitors per page: the largest the Monitors API allows (its maximum is 1000)
 
     _ENV = {
         "max_retries": ("AUDITOR_DATADOG_MAX_RETRIES", int),
@@ -61,12 +61,39 @@ def _clean_key(value: str | None) -> str:
     return (value or "").strip()
 
 
+def _register_userinfo(value: str) -> bool:
+    """Register a URL's user name and password with the redactor (as written and decoded).
+
+    True when the URL carries a userinfo part at all (even an empty one, ``https://@host``).
+    """
+    text = (value or "").strip()
+    prefix, userinfo, rest = sites.split_userinfo(text)
+    user, _, password = userinfo.partition(":")
+    for secret in (userinfo, user, password):
+        if secret:
+            register_secret(secret)
+            register_secret(unquote(secret))
+    return prefix + rest != text
+
+
 def _normalise_host(value: str) -> str:
-    """``DD_HOST`` → ``scheme://host[:port][/prefix]`` without a trailing slash or ``/api/vN``."""
+    """``DD_HOST`` → ``scheme://host[:port][/prefix]`` without a trailing slash or ``/api/vN``.
+
+    Credentials in the URL (``https://user:password@proxy.example``) are refused: ``datadog-api-client``
+    never sends a URL's userinfo (no ``Authorization`` header, see ``test_client_ignores_userinfo``), so they
+    would only end up in links, reports and logs. They are registered with the redactor and never shown.
+    """
     text = value.strip()
+    has_credentials = _register_userinfo(text)
+    shown = sites.shown_url(text)
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"DD_HOST / --datadog-host must be a full http(s) URL, got {value!r}")
+        raise ValueError(f"DD_HOST / --datadog-host must be a full http(s) URL, got {shown!r}")
+    if has_credentials:
+        raise ValueError(
+            "DD_HOST / --datadog-host must not contain credentials (user:password@): datadog-api-client does "
+            f"not send a URL's credentials, so they would never reach the server; use {shown!r}"
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValueError(
             f"refusing to send Datadog keys over plain http to {parts.hostname}; use https "
@@ -101,6 +128,14 @@ class DatadogSettings:
     host_overridden: bool = False
     key_sources: tuple[str, ...] = ()  # where the keys came from, e.g. ("DD_API_KEY", "--datadog-app-key")
     tuning: DatadogTuning = field(default_factory=DatadogTuning)
+
+    def __post_init__(self) -> None:
+        # Whatever built these settings, no URL auditor shows (describe(), links, error messages) carries
+        # credentials; the client would not send them anyway (see _normalise_host).
+        for name in ("api_url", "app_url"):
+            value = getattr(self, name)
+            if _register_userinfo(value):
+                object.__setattr__(self, name, sites.shown_url(value))
 
     @classmethod
     def resolve(
@@ -137,6 +172,7 @@ class DatadogSettings:
 
         site_text = (site or "").strip() or (environ.get("DD_SITE") or "").strip()
         host_text = (host or "").strip() or (environ.get("DD_HOST") or "").strip()
+        _register_userinfo(site_text)
         chosen_site = sites.normalise_site(site_text) if site_text else None
         if host_text:
             api_url = _normalise_host(host_text)

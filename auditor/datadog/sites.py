@@ -56,9 +56,29 @@ def normalise_site(value: str) -> str:
     if text in APP_URLS:
         return text
     raise ValueError(
-        f"unknown Datadog site {value!r} (expected one of: {', '.join(SITES)}; "
+        f"unknown Datadog site {shown_url(value or '')!r} (expected one of: {', '.join(SITES)}; "
         "use DD_HOST / --datadog-host for any other API URL)"
     )
+
+
+def split_userinfo(value: str) -> tuple[str, str, str]:
+    """``(before, userinfo, after)`` of a URL as written, with or without a scheme; userinfo "" if none.
+
+    ``https://u:p@host/x`` → ``("https://", "u:p", "host/x")``; ``u:p@host`` → ``("", "u:p", "host")``.
+    Everything up to the last ``@`` counts as credentials, so a password with an unescaped ``/``, ``?`` or
+    ``#`` is hidden too (an API URL has no business with an ``@`` anywhere else).
+    """
+    text = (value or "").strip()
+    scheme, sep, rest = text.partition("://")
+    prefix, rest = (scheme + sep, rest) if sep else ("", text)
+    userinfo, at, host = rest.rpartition("@")
+    return (prefix, userinfo, host) if at else (prefix, "", rest)
+
+
+def shown_url(value: str) -> str:
+    """``value`` fit to show: a URL's ``user:password@`` removed, everything else kept."""
+    prefix, _, rest = split_userinfo(value)
+    return prefix + rest
 
 
 def api_url(site: str) -> str:

@@ -3,9 +3,11 @@
 It answers with the real API's JSON (every field the client's models know, with the real types) for
 
 * ``GET /api/v1/validate`` — API key only, ``{"valid": true}``; 403 for another key;
-* ``GET /api/v1/monitor`` — all monitors, or pages with ``page``/``page_size`` (default 100 when ``page``
-  is given), ``id_offset``, ``name``, ``monitor_tags``, ``tags`` and ``with_downtimes`` (default true:
-  each monitor carries its active ``matching_downtimes``);
+* ``GET /api/v1/monitor`` — all monitors, or pages with ``page``/``page_size`` (1 to 1000, default 100 when
+  ``page`` is given; a larger one is refused with 400 — the spec's maximum, which datadog-api-client
+  enforces before sending — rather than answered with a short page), ``id_offset``, ``name``,
+  ``monitor_tags``, ``tags`` and ``with_downtimes`` (default true: each monitor carries its active
+  ``matching_downtimes``);
 * ``GET /api/v1/monitor/{id}``;
 * ``GET /api/v2/downtime`` (``current_only``, ``page[offset]``, ``page[limit]``) and ``/api/v2/downtime/{id}``;
 * ``GET /monitors/{id}`` — a tiny HTML page, so monitor links of the local "site" open somewhere.
@@ -30,6 +32,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ORG_ID = 321813
+#: ``GET /api/v1/monitor`` paging: ``page_size`` when only ``page`` is given, and the spec's maximum.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
 CREATOR = {"id": 1445416, "handle": "platform@shop.example", "name": "Platform Team", "email": "platform@shop.example"}
 CREATOR_UUID = "3ad549bf-eba0-11e9-a77a-0705486660d0"
 _EPOCH = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
@@ -467,7 +472,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, self._monitor_page(segs[1]), "text/html; charset=utf-8"
         raise _Error(404, "Not found")
 
-    def _int_param(self, qs: dict[str, list[str]], name: str, default: int | None, minimum: int = 0) -> int | None:
+    def _int_param(self, qs: dict[str, list[str]], name: str, default: int | None, minimum: int = 0,
+                   maximum: int | None = None) -> int | None:
         raw = _first(qs, name)
         if raw is None or raw == "":
             return default
@@ -477,12 +483,16 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Error(400, f"Invalid value for '{name}': {raw!r} is not an integer") from None
         if value < minimum:
             raise _Error(400, f"Invalid value for '{name}': must be >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise _Error(400, f"Invalid value for '{name}': must be <= {maximum}")
         return value
 
     def _list_monitors(self, qs: dict[str, list[str]]) -> list[dict]:
         o = self.owner
         page = self._int_param(qs, "page", None)
-        page_size = self._int_param(qs, "page_size", 100, minimum=1)
+        # The Monitors API: page_size 1..1000 (100 when only `page` is given); a bigger one is refused, not
+        # silently shortened (a short page would end a client's paging early).
+        page_size = self._int_param(qs, "page_size", DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
         id_offset = self._int_param(qs, "id_offset", None)
         with_downtimes = _bool(_first(qs, "with_downtimes"), True)
         name = (_first(qs, "name") or "").lower()
@@ -508,7 +518,7 @@ class _Handler(BaseHTTPRequestHandler):
             if scope_tags:
                 items = [m for m in items if all(t in text(m, "query") for t in scope_tags)]
             if page is not None:
-                size = min(page_size or 100, 1000)
+                size = page_size or DEFAULT_PAGE_SIZE
                 items = items[page * size : (page + 1) * size]
             return [o._monitor_json(m, with_downtimes) for m in items]
 

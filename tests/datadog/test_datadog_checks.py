@@ -164,3 +164,33 @@ def test_same_dlq_name_in_two_regions(fresh_aws, monkeypatch):
     assert dd1["us-east-1"].status is Status.PASS
     assert dd1["eu-west-1"].status is Status.FAIL and "eu-west-1" in dd1["eu-west-1"].message
     assert dd1["eu-west-1"].evidence["same_name_in_regions"] == ["us-east-1"]
+
+
+def test_queue_with_unreadable_attributes_is_not_evaluated(aws_env, dd_server, monkeypatch):
+    """payments' RedrivePolicy cannot be read, so payments-dlq is unknown: say so instead of skipping it."""
+    from botocore.exceptions import ClientError
+
+    from auditor.inventory.core import translate
+
+    real_call = AwsAccount.call
+
+    def call(self, service, region, operation, **params):
+        if operation == "GetQueueAttributes" and params.get("QueueUrl", "").endswith("/payments"):
+            denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "not for you"},
+                                  "ResponseMetadata": {"HTTPStatusCode": 403}}, operation)
+            raise translate(denied, service, operation)
+        return real_call(self, service, region, operation, **params)
+
+    monkeypatch.setattr(AwsAccount, "call", call)
+    _, report = scan(settings_for(dd_server))
+    ne = [f for f in report.not_evaluated if f.rule in DD_RULES]
+    assert {f.rule for f in ne} == DD_RULES
+    assert {f.resource.id for f in ne} == {"payments"}
+    for f in ne:
+        assert f.resource.type == "sqs-queue" and f.resource.arn.endswith(":payments")
+        assert f.iam_action == "sqs:GetQueueAttributes"
+        assert "access denied to sqs:GetQueueAttributes" in f.reason
+        assert "RedrivePolicy could not be read" in f.reason and "may be missing" in f.reason
+    # the DLQ it feeds is indeed invisible; the other DLQs are still evaluated
+    assert "payments-dlq" not in by_resource(report)
+    assert "orders-dlq" in by_resource(report)

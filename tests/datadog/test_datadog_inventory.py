@@ -203,3 +203,34 @@ def test_malformed_monitors_do_not_break_the_listing():
         server.stop()
     assert [m.id for m in mons] == [1, 2, None]
     assert mons[0].parsed is not None and mons[0].tags == ("single",) and mons[0].options == {}
+
+
+def test_monitors_are_listed_with_the_largest_page_by_default():
+    """1001 monitors take two ListMonitors calls of page_size=1000, not eleven of 100."""
+    from auditor.datadog.settings import DatadogTuning
+
+    assert DatadogTuning().page_size == 1000 == DatadogTuning.from_env({}).page_size
+    mons = [monitor(i, f"m{i}", "avg(last_5m):max:aws.sqs.approximate_number_of_messages_visible{*} > 0")
+            for i in range(1, 1002)]
+    with DatadogServer(mons, api_key=API_KEY, app_key=APP_KEY).start() as server:
+        settings = DatadogSettings.resolve(environ={"DD_HOST": server.url, "DD_API_KEY": API_KEY,
+                                                    "DD_APP_KEY": APP_KEY})
+        stats = CallStats()
+        inv = DatadogInventory(settings, stats=stats)
+        assert len(inv.monitors()) == 1001
+        sizes = [q.get("page_size") for _, p, q in server.requests if p == LISTING]
+    assert stats.calls["datadog:ListMonitors"] == 2
+    assert sizes == [["1000"], ["1000"]]
+    # the knob still works
+    assert DatadogTuning.from_env({"AUDITOR_DATADOG_PAGE_SIZE": "250"}).page_size == 250
+
+
+def test_echoed_key_cut_at_the_message_limit_is_not_leaked(dd_server):
+    """The error text is scrubbed before it is shortened: a key straddling the cut must not leave a prefix."""
+    body = {"errors": ["x" * 185 + f" {API_KEY} echoed"]}  # the key straddles character 200
+    dd_server.fail(500, times=10, path_prefix=LISTING, body=body)
+    inv = inventory_for(dd_server)
+    with pytest.raises(NotAvailable) as err:
+        inv.raw_monitors()
+    assert "HTTP 500" in err.value.reason
+    assert API_KEY[:9] not in err.value.reason and "<redacted>" in err.value.reason

@@ -67,3 +67,16 @@ def test_keys_never_leave_the_process(scenario, seeded_aws, monkeypatch, caplog)
         assert dd and all(str(f.status) == "not-evaluated" for f in dd)
     if scenario == "echoing-errors":
         assert "<redacted>" in texts["downtimes_error"]
+
+
+def test_cli_refuses_credentials_in_dd_host_without_echoing_them(seeded_aws):
+    from tests.conftest import run_auditor
+
+    password = "proxy-pass-Cl1e"
+    env = {**seeded_aws.env(), "DD_API_KEY": API, "DD_APP_KEY": APP,
+           "DD_HOST": f"https://proxy-user-Cl1e:{password}@proxy.example/"}
+    r = run_auditor("scan", "--profile", "demo", "--check", "DD-1", "--format", "json", env=env)
+    assert r.code == 2, (r.stdout, r.stderr)
+    assert "must not contain credentials" in r.stderr and "https://proxy.example/" in r.stderr
+    for text in (r.stdout, r.stderr):
+        assert password not in text and "proxy-user-Cl1e" not in text and API not in text

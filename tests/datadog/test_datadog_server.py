@@ -121,3 +121,21 @@ def test_monitor_helper_builds_full_objects():
     for field in ("id", "name", "type", "query", "message", "tags", "options", "overall_state", "created",
                   "modified", "creator", "multi", "priority", "restricted_roles", "deleted"):
         assert field in m
+
+
+def test_pages_of_up_to_1000_and_larger_pages_refused():
+    """Like the Monitors API: page_size up to 1000 honoured; a larger one is an error, never a short page."""
+    mons = [monitor(i, f"m{i}", f"avg(last_5m):max:aws.sqs.approximate_number_of_messages_visible{{queuename:q{i}}} > 0")
+            for i in range(1, 1501)]
+    with DatadogServer(mons, api_key=API_KEY, app_key=APP_KEY).start() as server:
+        with client(server) as api:
+            mon = MonitorsApi(api)
+            first = mon.list_monitors(page=0, page_size=1000, with_downtimes=False)
+            second = mon.list_monitors(page=1, page_size=1000, with_downtimes=False)
+        req = urllib.request.Request(f"{server.url}/api/v1/monitor?page=0&page_size=1001",
+                                     headers={"DD-API-KEY": API_KEY, "DD-APPLICATION-KEY": APP_KEY})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+    assert (len(first), len(second)) == (1000, 500)
+    assert [m.id for m in first + second] == list(range(1, 1501))
+    assert err.value.code == 400 and b"page_size" in err.value.read()

@@ -110,3 +110,97 @@ def test_tuning_from_environment():
         DatadogSettings.resolve(environ={"AUDITOR_DATADOG_PAGE_SIZE": "5000"})
     with pytest.raises(ValueError, match="AUDITOR_DATADOG_MAX_RETRIES"):
         DatadogSettings.resolve(environ={"AUDITOR_DATADOG_MAX_RETRIES": "many"})
+
+
+PROXY_USER, PROXY_PW = "proxy-user-Qm4", "proxy-pass-Vb93x"
+
+
+@pytest.mark.parametrize(
+    ("how", "written", "shown"),
+    [("env", f"https://{PROXY_USER}:{PROXY_PW}@proxy.example/", "https://proxy.example/"),
+     ("flag", f"https://{PROXY_USER}:{PROXY_PW}@proxy.example:8443/api/v1", "https://proxy.example:8443/api/v1"),
+     ("env", f"http://{PROXY_USER}:{PROXY_PW}@127.0.0.1:9", "http://127.0.0.1:9"),
+     ("env", f"{PROXY_USER}:{PROXY_PW}@proxy.example", "proxy.example"),  # no scheme: still not echoed
+     ("env", f"https://{PROXY_USER}:pw/with?odd#chars{PROXY_PW}@proxy.example", "https://proxy.example")],
+)
+def test_credentials_in_dd_host_are_refused_and_never_shown(how, written, shown):
+    """The client never sends a URL's userinfo, so DD_HOST credentials are refused — without echoing them."""
+    with pytest.raises(ValueError) as err:
+        if how == "flag":
+            DatadogSettings.resolve(host=written, environ=KEYS)
+        else:
+            DatadogSettings.resolve(environ={"DD_HOST": written, **KEYS})
+    message = str(err.value)
+    assert PROXY_PW not in message and PROXY_USER not in message
+    assert "@" not in message.replace("(user:password@)", "")
+    assert repr(shown) in message
+    assert scrub(f"a {PROXY_PW} b {PROXY_USER} c") == "a <redacted> b <redacted> c"
+
+
+def test_credentials_refused_with_a_clear_reason():
+    with pytest.raises(ValueError, match=r"must not contain credentials \(user:password@\).*does not send"):
+        DatadogSettings.resolve(environ={"DD_HOST": "https://someone:pw-123456@proxy.example", **KEYS})
+    with pytest.raises(ValueError, match="must not contain credentials"):
+        DatadogSettings.resolve(environ={"DD_HOST": "https://@proxy.example", **KEYS})
+
+
+def test_percent_encoded_password_is_registered_in_both_forms():
+    with pytest.raises(ValueError) as err:
+        DatadogSettings.resolve(environ={"DD_HOST": "https://u:p%40ss-Zk71@proxy.example", **KEYS})
+    assert "p%40ss-Zk71" not in str(err.value)
+    assert scrub("p@ss-Zk71 / p%40ss-Zk71") == "<redacted> / <redacted>"
+
+
+def test_settings_never_show_url_credentials_however_built():
+    s = DatadogSettings(api_key="a" * 8, app_key="b" * 8, site="proxy.example",
+                        api_url=f"https://{PROXY_USER}:{PROXY_PW}@proxy.example",
+                        app_url=f"https://{PROXY_USER}:{PROXY_PW}@proxy.example", key_sources=("DD_API_KEY",))
+    shown = f"{s.describe()} {s!r} {s.monitor_url(7)} {s.api_url} {s.app_url}"
+    assert PROXY_PW not in shown and PROXY_USER not in shown
+    assert s.monitor_url(7) == "https://proxy.example/monitors/7" and s.api_url == "https://proxy.example"
+
+
+def test_unknown_site_with_credentials_is_not_echoed():
+    with pytest.raises(ValueError) as err:
+        DatadogSettings.resolve(environ={"DD_SITE": f"https://{PROXY_USER}:{PROXY_PW}@dd.example", **KEYS})
+    assert PROXY_PW not in str(err.value) and "'https://dd.example'" in str(err.value)
+
+
+def test_client_ignores_userinfo():
+    """Why DD_HOST credentials are refused: datadog-api-client drops a URL's userinfo (no Authorization).
+
+    If a new client version starts sending them, this fails and settings may accept them again.
+    """
+    import http.server
+    import threading
+
+    from datadog_api_client import ApiClient, Configuration
+    from datadog_api_client.v1.api.monitors_api import MonitorsApi
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        conf = Configuration(host=f"http://{PROXY_USER}:{PROXY_PW}@127.0.0.1:{server.server_port}",
+                             api_key={"apiKeyAuth": "a" * 32, "appKeyAuth": "b" * 40})
+        with ApiClient(conf) as api:
+            assert MonitorsApi(api).list_monitors(page=0, page_size=1) == []
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(seen) == 1
+    assert "authorization" not in seen[0] and "proxy-authorization" not in seen[0]
+    assert not any(PROXY_PW in v or PROXY_USER in v for v in seen[0].values())
