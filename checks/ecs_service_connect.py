@@ -21,9 +21,10 @@ from auditor.inventory import resources as res
 from auditor.inventory.awslambda import Function
 from auditor.inventory.cloudmap import Namespace, Registry
 from auditor.inventory.core import NotAvailable, capture
-from auditor.inventory.ec2 import Ec2Inventory
 from auditor.inventory.ecs import EcsService, ServiceConnect, ServiceConnectService, TaskDefinition
 from auditor.model import Confidence, Resource, Severity
+
+from ._ecs import record_service_gaps
 
 SC_CONCEPTS_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts.html"
 SC_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html"
@@ -98,16 +99,25 @@ class Endpoint:
     entry: ServiceConnectService
 
 
+@dataclass(frozen=True)
+class UnknownEndpoint:
+    """An endpoint name that is ``<prefix><namespace>`` but whose namespace's name could not be resolved."""
+
+    prefix: str  # "discoveryname." (lower-case)
+    service: EcsService
+    why: NotAvailable
+
+
 @dataclass
 class Topology:
     region: RegionInventory
     services: list[EcsService]
-    cluster_errors: list[tuple[str, NotAvailable]]
     endpoints: list[Endpoint] = field(default_factory=list)
     namespaces: dict[str, Namespace | NotAvailable] = field(default_factory=dict)  # namespace ARN → …
     registries: dict[str, list[Registry]] = field(default_factory=dict)  # service ARN → its registries
     registry_errors: dict[str, NotAvailable] = field(default_factory=dict)  # service ARN → why unknown
     endpoint_errors: dict[str, NotAvailable] = field(default_factory=dict)  # service ARN → names unknown
+    unknown_endpoints: list[UnknownEndpoint] = field(default_factory=list)
 
     @property
     def dns_names(self) -> dict[str, EcsService]:
@@ -129,6 +139,25 @@ class Topology:
             return ref
         ns = self.namespaces.get(ref)
         return ns.name if isinstance(ns, Namespace) else ""
+
+    def namespace_error(self, config: ServiceConnect) -> NotAvailable | None:
+        """Why the name of ``config``'s namespace is unknown (``None`` when it is known)."""
+        if self.namespace_label(config):
+            return None
+        ns = self.namespaces.get(config.namespace)
+        if isinstance(ns, NotAvailable):
+            return ns
+        if not config.namespace:
+            return NotAvailable("ECS returned no namespace in its Service Connect configuration")
+        return NotAvailable(f"Cloud Map returned no name for namespace {config.namespace}",
+                            "servicediscovery:GetNamespace")
+
+    def sc_namespace_error(self, svc: EcsService) -> NotAvailable | None:
+        """Why some enabled Service Connect namespace of ``svc`` (PRIMARY or ACTIVE) is unknown."""
+        for config in svc.service_connect:
+            if config.enabled and (err := self.namespace_error(config)) is not None:
+                return err
+        return None
 
     def namespace_key(self, config: ServiceConnect) -> str:
         """A stable identity for a Service Connect namespace, whether ECS returns its name or its ARN: the
@@ -153,7 +182,7 @@ def topology(region: RegionInventory) -> Topology:
 
 def _build(region: RegionInventory) -> Topology:
     services = region.ecs.services()
-    topo = Topology(region, services, region.ecs.service_errors())
+    topo = Topology(region, services)
     # Only ARNs need Cloud Map (GetNamespace, once per namespace); a name is already what endpoint names use.
     refs = sorted({c.namespace for s in services for c in s.service_connect if c.enabled
                    and _is_namespace_arn(c.namespace)})
@@ -172,36 +201,36 @@ def _build(region: RegionInventory) -> Topology:
         for config in svc.service_connect:
             if not config.enabled:
                 continue
-            ns = topo.namespaces.get(config.namespace)
             ns_name = topo.namespace_label(config) or None
             for entry in config.services:
-                names = entry.endpoint_names(ns_name)
-                if not names:
-                    why = ns if isinstance(ns, NotAvailable) else NotAvailable("no namespace was returned", "")
+                if entry.needs_namespace and ns_name is None:
+                    why = topo.namespace_error(config)
+                    assert why is not None
+                    topo.unknown_endpoints.append(
+                        UnknownEndpoint(f"{entry.effective_discovery_name.lower()}.", svc, why)
+                    )
                     topo.endpoint_errors.setdefault(
                         svc.arn,
                         NotAvailable(
-                            f"the endpoint name of {entry.effective_discovery_name} depends on namespace "
-                            f"{config.namespace or '(cluster default)'}, which could not be resolved: {why.reason}",
+                            f"its endpoint name {entry.effective_discovery_name}.<namespace> depends on namespace "
+                            f"{config.namespace or '(none returned)'}, whose name could not be resolved: {why.reason}",
                             why.iam_action,
                         ),
                     )
-                for name in names:
+                for name in entry.endpoint_names(ns_name):
                     topo.endpoints.append(Endpoint(name, svc, config, entry))
     return topo
 
 
 def _region_topology(region: RegionInventory, rec: Recorder) -> Topology | None:
     """The topology, with listing-level gaps recorded as not evaluated."""
+    if not record_service_gaps(region, rec):
+        return None
     try:
-        topo = topology(region)
+        return topology(region)
     except NotAvailable as exc:
         rec.not_evaluated(region.scope("ecs-services"), exc.reason, exc.iam_action)
         return None
-    for cluster, exc in topo.cluster_errors:
-        cres = Resource("aws", region.account, region.name, "ecs-cluster", cluster.rsplit("/", 1)[-1], cluster)
-        rec.not_evaluated(cres, exc.reason, exc.iam_action)
-    return topo
 
 
 def _functions(region: RegionInventory, rec: Recorder) -> list[Function] | None:
@@ -274,21 +303,34 @@ def lambda_calls_service_connect_name(inv: Inventory, rec: Recorder) -> None:
                     exc.iam_action,
                 )
         dns_names = topo.dns_names
-        sc_only = {}
+        sc_only: dict[str, list[Endpoint]] = {}
+        unknown: dict[str, list[tuple[EcsService, NotAvailable]]] = {}  # name → services it may be SC-only of
         for ep in topo.endpoints:
-            if ep.name.lower() in dns_names or ep.service.arn in topo.registry_errors:
-                continue
-            sc_only.setdefault(ep.name.lower().rstrip("."), []).append(ep)
-        if not topo.endpoints:
+            name = ep.name.lower().rstrip(".")
+            if ep.service.arn in topo.registry_errors:
+                exc = topo.registry_errors[ep.service.arn]
+                unknown.setdefault(name, []).append(
+                    (ep.service, NotAvailable(f"whether it is also in DNS is unknown: {exc.reason}", exc.iam_action))
+                )
+            elif ep.name.lower() not in dns_names:
+                sc_only.setdefault(name, []).append(ep)
+        if not topo.endpoints and not topo.unknown_endpoints:
             continue
         functions = _functions(region, rec)
         if functions is None:
             continue
         for fn in functions:
-            _sc1_function(region, topo, fn, sc_only, rec)
+            _sc1_function(region, topo, fn, sc_only, unknown, rec)
 
 
-def _sc1_function(region: RegionInventory, topo: Topology, fn: Function, sc_only: dict, rec: Recorder) -> None:
+def _sc1_function(
+    region: RegionInventory,
+    topo: Topology,
+    fn: Function,
+    sc_only: dict[str, list[Endpoint]],
+    unknown: dict[str, list[tuple[EcsService, NotAvailable]]],
+    rec: Recorder,
+) -> None:
     fres = _fn_resource(region, fn)
     if _env_error(fn):
         rec.not_evaluated(fres, f"its environment variables could not be read ({_env_error(fn)})",
@@ -296,11 +338,12 @@ def _sc1_function(region: RegionInventory, topo: Topology, fn: Function, sc_only
         return
     if not fn.environment:
         return  # nothing to judge: no finding (a pass here would only be noise)
-    found = False
+    found = undetermined = False
     for var, value in sorted(fn.environment.items()):
         value = str(value)
         if is_secret_reference(value):
             if _ENDPOINT_VAR.search(var):
+                undetermined = True
                 rec.not_evaluated(
                     fres,
                     f"environment variable {var} holds an SSM/Secrets Manager reference, so the host it names is "
@@ -311,36 +354,55 @@ def _sc1_function(region: RegionInventory, topo: Topology, fn: Function, sc_only
         for host in sorted(host_tokens(value)):
             for ep in sc_only.get(host, []):
                 found = True
-                svc = ep.service
-                dns = [r.dns_name for r in topo.dns_registries(svc)]
-                hint = ""
-                if dns:
-                    hint = f" The service is also registered in DNS as {', '.join(dns)}: use that name."
-                elif svc.load_balancers:
-                    hint = " The service is behind a load balancer: call the balancer's name instead."
-                during = " (during the rollout in progress)" if ep.config.deployment_status != "PRIMARY" else ""
-                rec.fail(
+                _sc1_fail(topo, fn, fres, var, ep, rec)
+            if host in sc_only:
+                continue
+            maybe = {svc.arn: (svc, why) for svc, why in unknown.get(host, [])}
+            for u in topo.unknown_endpoints:
+                if host.startswith(u.prefix) and len(host) > len(u.prefix):
+                    maybe.setdefault(u.service.arn, (u.service, u.why))
+            for svc, why in maybe.values():
+                undetermined = True
+                rec.not_evaluated(
                     fres,
-                    f"Lambda function {fn.name} calls {ep.name} (environment variable {var}), an endpoint name of "
-                    f"ECS service {svc.label}{during} that only Service Connect proxies can resolve; the function "
-                    f"cannot resolve it.{hint}",
-                    evidence={
-                        "function": fn.arn,
-                        "variable": var,
-                        "endpoint": ep.name,
-                        "service": svc.arn,
-                        "deployment": ep.config.deployment_id,
-                        "deployment_status": ep.config.deployment_status,
-                        "namespace": topo.namespace_label(ep.config),
-                        "port_name": ep.entry.port_name,
-                        "dns_names": dns,
-                        "load_balancers": [lb.get("targetGroupArn") or lb.get("loadBalancerName")
-                                           for lb in svc.load_balancers],
-                    },
-                    key=f"{var}|{svc.arn}|{ep.name}",
+                    f"environment variable {var} names {host}, which may be a Service-Connect-only endpoint of ECS "
+                    f"service {svc.label}: {why.reason}",
+                    why.iam_action,
+                    key=f"{var}|{svc.arn}",
                 )
-    if not found:
+    if not found and not undetermined:
         rec.ok(fres, f"{fn.name}: no environment variable names a Service-Connect-only endpoint")
+
+
+def _sc1_fail(topo: Topology, fn: Function, fres: Resource, var: str, ep: Endpoint, rec: Recorder) -> None:
+    svc = ep.service
+    dns = [r.dns_name for r in topo.dns_registries(svc)]
+    hint = ""
+    if dns:
+        hint = f" The service is also registered in DNS as {', '.join(dns)}: use that name."
+    elif svc.load_balancers:
+        hint = " The service is behind a load balancer: call the balancer's name instead."
+    during = " (during the rollout in progress)" if ep.config.deployment_status != "PRIMARY" else ""
+    rec.fail(
+        fres,
+        f"Lambda function {fn.name} calls {ep.name} (environment variable {var}), an endpoint name of "
+        f"ECS service {svc.label}{during} that only Service Connect proxies can resolve; the function "
+        f"cannot resolve it.{hint}",
+        evidence={
+            "function": fn.arn,
+            "variable": var,
+            "endpoint": ep.name,
+            "service": svc.arn,
+            "deployment": ep.config.deployment_id,
+            "deployment_status": ep.config.deployment_status,
+            "namespace": topo.namespace_label(ep.config) or ep.config.namespace,
+            "port_name": ep.entry.port_name,
+            "dns_names": dns,
+            "load_balancers": [lb.get("targetGroupArn") or lb.get("loadBalancerName")
+                               for lb in svc.load_balancers],
+        },
+        key=f"{var}|{svc.arn}|{ep.name}",
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -398,8 +460,7 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
             for s in topo.services
             if s.primary_service_connect is not None
             and s.primary_service_connect.services
-            and not topo.dns_registries(s)
-            and s.arn not in topo.registry_errors
+            and not topo.dns_registries(s)  # with a registry error: maybe SC-only, judged "not evaluated"
             and not s.load_balancers
             and s.security_groups
         ]
@@ -411,7 +472,7 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
         vpc_functions = [f for f in functions if (f.vpc_config.get("SubnetIds") or [])]
         if not vpc_functions:
             continue
-        ec2 = Ec2Inventory.of(region)
+        ec2 = region.ec2
         try:
             groups = ec2.security_groups()
             ec2.subnets()
@@ -431,7 +492,7 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
             if not fn_vpcs:
                 rec.not_evaluated(fres, "the VPC of its subnets could not be determined", "ec2:DescribeSubnets")
                 continue
-            hit = False
+            hit = undetermined = False
             for svc in targets:
                 if svc.arn not in ports or not (ec2.vpc_of_subnets(svc.subnets) & fn_vpcs):
                     continue
@@ -442,6 +503,17 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
                     for port, port_name in sorted(ports[svc.arn].items()):
                         admitted = sg.admits_group(fn_groups, port)
                         if not admitted:
+                            continue
+                        if svc.arn in topo.registry_errors:
+                            exc = topo.registry_errors[svc.arn]
+                            undetermined = True
+                            rec.not_evaluated(
+                                fres,
+                                f"ECS service {svc.label}'s security group {sg_id} admits it on port {port}, but "
+                                f"whether {svc.label} is also in DNS is unknown: {exc.reason}",
+                                exc.iam_action,
+                                key=f"{svc.arn}|{sg_id}|{port}",
+                            )
                             continue
                         hit = True
                         rec.fail(
@@ -461,7 +533,7 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
                             },
                             key=f"{svc.arn}|{sg_id}|{port}",
                         )
-            if not hit:
+            if not hit and not undetermined:
                 rec.ok(fres, f"{fn.name}: no Service-Connect-only service admits it on its port")
 
 
@@ -568,11 +640,16 @@ def dns_discovery_only_ecs_callers(inv: Inventory, rec: Recorder) -> None:
             ecs_callers = [
                 other for other in topo.services if other.arn != svc.arn and calls.hosts.get(other.arn, set()) & names
             ]
-            outside = [
-                o.label
-                for o in ecs_callers
-                if not (topo.discovery_namespace_keys(o) & ns_keys) and not (topo.sc_namespace_keys(o) & ns_keys)
-            ]
+            outside: list[str] = []
+            unknown_ns: list[tuple[EcsService, NotAvailable]] = []  # callers whose namespaces are not all known
+            for o in ecs_callers:
+                if topo.discovery_namespace_keys(o) & ns_keys or topo.sc_namespace_keys(o) & ns_keys:
+                    continue
+                why = topo.sc_namespace_error(o) or topo.registry_errors.get(o.arn)
+                if why is not None:
+                    unknown_ns.append((o, why))
+                else:
+                    outside.append(o.label)
             ev = {
                 "service": svc.arn,
                 "dns_names": sorted(r.dns_name for r in regs),
@@ -588,6 +665,13 @@ def dns_discovery_only_ecs_callers(inv: Inventory, rec: Recorder) -> None:
             elif outside:
                 rec.ok(svc.resource, f"{svc.label} is called by ECS services outside its namespace "
                        f"({', '.join(outside)})", evidence=ev)
+            elif unknown_ns:
+                o, why = unknown_ns[0]
+                rec.not_evaluated(
+                    svc.resource,
+                    f"whether its caller {o.label} is in the same namespace is unknown: {why.reason}",
+                    why.iam_action,
+                )
             else:
                 roles = []
                 for o in ecs_callers:
@@ -649,25 +733,50 @@ def unreachable_service_connect_role(inv: Inventory, rec: Recorder) -> None:
         for svc in enabled:
             config = svc.primary_service_connect
             assert config is not None
+            own = topo.namespace_error(config)
+            if own is not None:
+                rec.not_evaluated(
+                    svc.resource,
+                    f"the name of its Service Connect namespace {config.namespace or '(none returned)'} is unknown, "
+                    f"so neither its peers nor the names callers would use are known: {own.reason}",
+                    own.iam_action,
+                )
+                continue
             key = topo.namespace_key(config)
             ns_label = topo.namespace_label(config)
-            peers = [o for o in enabled if o.arn != svc.arn and key in topo.sc_namespace_keys(o)]
+            others = [o for o in enabled if o.arn != svc.arn]
+            peers = [o for o in others if key in topo.sc_namespace_keys(o)]
+            # Services whose namespace is unknown may be peers (or callers) the configuration cannot show.
+            peer_arns = {o.arn for o in peers}
+            maybe_peers = [(o, err) for o in others
+                           if o.arn not in peer_arns and (err := topo.sc_namespace_error(o)) is not None]
             ev = {"service": svc.arn, "namespace": ns_label, "role": config.role,
                   "peers": [o.label for o in peers]}
             if config.role == "client-server":
-                if not peers:
+                if peers:
+                    rec.ok(svc.resource, f"{svc.label} shares namespace {ns_label} with {len(peers)} service(s)",
+                           evidence=ev)
+                elif maybe_peers:
+                    o, err = maybe_peers[0]
+                    rec.not_evaluated(
+                        svc.resource,
+                        f"whether it is alone in namespace {ns_label} is unknown: the namespace of {o.label} could "
+                        f"not be resolved ({err.reason})",
+                        err.iam_action,
+                    )
+                else:
                     rec.fail(
                         svc.resource,
                         f"ECS service {svc.label} is a Service Connect client-and-server alone in namespace "
                         f"{ns_label}: no other Service Connect service can use its endpoint.",
                         evidence=ev,
                     )
-                else:
-                    rec.ok(svc.resource, f"{svc.label} shares namespace {ns_label} with {len(peers)} service(s)",
-                           evidence=ev)
                 continue
             names = {svc.name.lower(), f"{svc.name}.{ns_label}".lower()}
             callers = [o for o in peers if calls.hosts.get(o.arn, set()) & names]
+            unread = [o for o in peers if o.arn in calls.errors]
+            maybe_callers = [(o, err) for o, err in maybe_peers
+                             if calls.hosts.get(o.arn, set()) & names or o.arn in calls.errors]
             if callers:
                 rec.fail(
                     svc.resource,
@@ -675,6 +784,22 @@ def unreachable_service_connect_role(inv: Inventory, rec: Recorder) -> None:
                     f"namespace {ns_label}, but it is configured client-side only (no services[]): Service "
                     "Connect publishes no endpoint for it, so nothing can reach it that way.",
                     evidence={**ev, "callers": [o.label for o in callers]},
+                )
+            elif unread:
+                err = calls.errors[unread[0].arn]
+                rec.not_evaluated(
+                    svc.resource,
+                    f"whether {unread[0].label} calls it by name is unknown: its task definition could not be read "
+                    f"({err.reason})",
+                    err.iam_action,
+                )
+            elif maybe_callers:
+                o, err = maybe_callers[0]
+                rec.not_evaluated(
+                    svc.resource,
+                    f"whether {o.label} calls it by name from the same namespace is unknown: the namespace of "
+                    f"{o.label} could not be resolved ({err.reason})",
+                    err.iam_action,
                 )
             else:
                 rec.ok(svc.resource, f"{svc.label} is client-side only and no service calls it by name",

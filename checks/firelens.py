@@ -18,9 +18,11 @@ from typing import Any
 from auditor.check import Recorder, check
 from auditor.inventory import Inventory
 from auditor.inventory.core import NotAvailable
-from auditor.inventory.ecs import register_task_definition_secrets
+from auditor.inventory.ecs import masked_environment, register_task_definition_secrets
 from auditor.model import Confidence, Resource, Severity
-from auditor.redact import MASK, register_secret
+from auditor.redact import MASK
+
+from ._ecs import record_service_gaps
 
 FIRELENS_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html"
 FIRELENS_TASKDEF_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/firelens-taskdef.html"
@@ -183,15 +185,14 @@ class TaskDef:
 def task_definitions(inv: Inventory, rec: Recorder) -> Iterator[TaskDef]:
     """Every task definition in use in the scanned regions, then every task-definition file."""
     for region in inv.regions:
+        if not record_service_gaps(region, rec):
+            continue
         try:
             in_use = region.ecs.task_definitions_in_use()
             services = {s.arn: s for s in region.ecs.services()}
         except NotAvailable as exc:
-            rec.not_evaluated(region.scope("ecs-services"), exc.reason, exc.iam_action)
+            rec.not_evaluated(region.scope("ecs-task-definitions"), exc.reason, exc.iam_action)
             continue
-        for cluster, exc in region.ecs.service_errors():
-            cres = Resource("aws", region.account, region.name, "ecs-cluster", cluster.rsplit("/", 1)[-1], cluster)
-            rec.not_evaluated(cres, exc.reason, exc.iam_action)
         for td in in_use:
             if td.error is not None:
                 rec.not_evaluated(td.resource, td.error.reason, td.error.iam_action)
@@ -294,9 +295,7 @@ def plain_api_key(inv: Inventory, rec: Recorder) -> None:
         for out in td.datadog_outputs():
             found = _opt(out.options, "apikey")
             if found is not None:
-                key, value = found
-                if isinstance(value, str):
-                    register_secret(value)
+                key = found[0]  # the value was registered as a secret when the task definition was read
                 rec.fail(
                     td.resource,
                     f"{td.label}{td.used_by}: container {out.container} puts its Datadog API key in plain "
@@ -524,17 +523,18 @@ def _apm_agents(td: TaskDef) -> list[str]:
 def apm_without_agent(inv: Inventory, rec: Recorder) -> None:
     for td in task_definitions(inv, rec):
         agents = _apm_agents(td)
-        apps = [c for c in td.containers if not is_sidecar(c)]
-        intent = {str(c.get("name") or ""): tracing_signals(c) for c in apps}
+        apps = {str(c.get("name") or ""): c for c in td.containers if not is_sidecar(c)}
+        intent = {name: tracing_signals(c) for name, c in apps.items()}
         intent = {k: v for k, v in intent.items() if v}
-        agent_host = [str(c.get("name") or "") for c in apps if "DD_AGENT_HOST" in _env(c)]
+        agent_host = [name for name, c in apps.items() if "DD_AGENT_HOST" in _env(c)]
         if intent and not agents:
             for name, signals in sorted(intent.items()):
                 rec.fail(
                     td.resource,
                     f"{td.label}{td.used_by}: container {name} is set up for tracing ({', '.join(signals)}) but "
                     "the task has no Datadog Agent with DD_APM_ENABLED=true: its traces are dropped.",
-                    evidence={"container": name, "signals": signals, "apm_agents": []},
+                    evidence={"container": name, "signals": signals, "apm_agents": [],
+                              "environment": masked_environment(apps[name], signals)},
                     key=name,
                 )
         elif td.fargate and agent_host:
@@ -544,7 +544,8 @@ def apm_without_agent(inv: Inventory, rec: Recorder) -> None:
                     f"{td.label}{td.used_by}: container {name} sets DD_AGENT_HOST on Fargate, where the Agent is "
                     "reached on localhost; remove it.",
                     severity=Severity.LOW,
-                    evidence={"container": name, "apm_agents": agents},
+                    evidence={"container": name, "apm_agents": agents,
+                              "environment": masked_environment(apps[name], ["DD_AGENT_HOST"])},
                     key=name,
                 )
         elif intent:

@@ -217,12 +217,15 @@ def seed(ctx) -> None:
             **extra,
         )
 
-    def client_server(alias: str | None = None, *, discovery: str | None = None, namespace: str | None = SC_NAMESPACE):
+    def client_server(alias: str | None = None, *, discovery: str | None = None, namespace: str | None = SC_NAMESPACE,
+                      port_only_alias: bool = False):
         entry: dict[str, Any] = {"portName": "http"}
         if discovery:
             entry["discoveryName"] = discovery
         if alias:
             entry["clientAliases"] = [{"port": PORT, "dnsName": alias}]
+        elif port_only_alias:  # an alias without dnsName: ECS names it discoveryName.namespace
+            entry["clientAliases"] = [{"port": PORT}]
         cfg: dict[str, Any] = {"enabled": True, "services": [entry]}
         if namespace:
             cfg["namespace"] = namespace
@@ -241,11 +244,12 @@ def seed(ctx) -> None:
         app("catalog", log=datadog_logs("catalog", apikey=PLANTED_DD_API_KEY)), log_router(),
     ]), serviceConnectConfiguration=client_server("catalog", namespace=sc_ns_arn))
 
-    # inventory-api: client and server without aliases → endpoint "inventory-api.shop"; its tasks admit the
-    # Lambda security group (SC-2); TLS off towards Datadog (FL-3).
+    # inventory-api: client and server whose client alias gives only a port → the default endpoint name
+    # "inventory-api.shop" (discoveryName.namespace); its tasks admit the Lambda security group (SC-2); TLS off
+    # towards Datadog (FL-3).
     service("inventory-api", task_definition("inventory-api", [
         app("inventory-api", log=datadog_logs("inventory-api", TLS="off")), log_router(),
-    ]), sg=inventory_sg, serviceConnectConfiguration=client_server(discovery="inventory-api"))
+    ]), sg=inventory_sg, serviceConnectConfiguration=client_server(discovery="inventory-api", port_only_alias=True))
 
     # cart: called as http://cart:8080 by checkout but client side only (SC-4); namespace from the cluster
     # default; non-essential router (FL-5) and a worker container without logging (FL-6).

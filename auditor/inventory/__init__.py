@@ -85,7 +85,7 @@ class RegionInventory:
     def ec2(self) -> Ec2Inventory:
         from .ec2 import Ec2Inventory
 
-        return Ec2Inventory.of(self)
+        return Ec2Inventory(self)
 
     @cached_property
     def cloudmap(self) -> CloudMapInventory:

@@ -3,9 +3,6 @@
 * :meth:`CloudMapInventory.service` — ``GetService`` once per service (by ARN or id).
 * :meth:`CloudMapInventory.namespace` — ``GetNamespace`` once per namespace, however many services or
   ECS deployments point at it.
-* :meth:`CloudMapInventory.resolve_namespace` — normalise what ECS returns as a Service Connect namespace (a
-  name *or* an ARN) to a :class:`Namespace`; names are matched against ``ListNamespaces`` (filtered
-  client-side: moto ignores the filters, and the listing is needed once anyway).
 * :meth:`CloudMapInventory.registry` — a ``serviceRegistries[].registryArn`` → (service, namespace).
 """
 
@@ -15,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .arn import Arn
-from .core import NotAvailable, iam_action
 
 if TYPE_CHECKING:
     from . import RegionInventory
@@ -30,10 +26,6 @@ class Namespace:
     name: str
     type: str  # HTTP | DNS_PRIVATE | DNS_PUBLIC
     raw: dict[str, Any] = field(compare=False, hash=False, repr=False)
-
-    @property
-    def http_name(self) -> str:
-        return str(((self.raw.get("Properties") or {}).get("HttpProperties") or {}).get("HttpName") or "")
 
     @property
     def dns(self) -> bool:
@@ -104,27 +96,6 @@ class CloudMapInventory:
         svc = self.service(registry_arn)
         return Registry(svc, self.namespace(svc.namespace_id))
 
-    # -- listings -----------------------------------------------------------------------------------------
-    def namespaces(self) -> list[Namespace]:
-        return self._r.memo.get("cloudmap.namespaces", self._load_namespaces)
-
-    def resolve_namespace(self, ref: str) -> Namespace:
-        """A namespace given as an ARN, an id or a name (Cloud Map name or HTTP name, case-insensitive)."""
-        if not ref:
-            raise NotAvailable("no namespace given", "")
-        if ref.startswith("arn:") or ref.startswith("ns-"):
-            return self.namespace(ref)
-        wanted = ref.lower()
-        for ns in self.namespaces():
-            if wanted in (ns.name.lower(), ns.http_name.lower()):
-                # Seed the per-namespace cache: a later lookup by ARN or id costs no GetNamespace.
-                return self._r.memo.get(("cloudmap.namespace", ns.id), lambda ns=ns: ns)
-        raise NotAvailable(
-            f"Cloud Map namespace {ref!r} was not found",
-            iam_action("servicediscovery", "ListNamespaces"),
-            kind="not-found",
-        )
-
     # -- loaders ------------------------------------------------------------------------------------------
     def _get_service(self, ref: str) -> DiscoveryService:
         raw = self._r.aws.call("servicediscovery", self._r.name, "GetService", Id=ref).get("Service") or {}
@@ -139,12 +110,6 @@ class CloudMapInventory:
     def _get_namespace(self, ref: str) -> Namespace:
         raw = self._r.aws.call("servicediscovery", self._r.name, "GetNamespace", Id=ref).get("Namespace") or {}
         return _namespace(raw, ref)
-
-    def _load_namespaces(self) -> list[Namespace]:
-        out = []
-        for page in self._r.aws.paginate("servicediscovery", self._r.name, "ListNamespaces", page_size=100):
-            out.extend(_namespace(raw, "") for raw in page.get("Namespaces") or [])
-        return out
 
 
 def _namespace(raw: dict[str, Any], ref: str) -> Namespace:

@@ -1,7 +1,7 @@
 """EC2 subnets and security groups, for network-reachability heuristics (SC-2).
 
-Not (yet) a cached property of :class:`~auditor.inventory.RegionInventory`; use :meth:`Ec2Inventory.of`,
-which caches one instance per region in the region's memo.
+Reach it as ``region.ec2`` (a cached property of :class:`~auditor.inventory.RegionInventory`); its listings are
+cached in the region's memo, so every check shares one ``DescribeSubnets``/``DescribeSecurityGroups`` walk.
 """
 
 from __future__ import annotations
@@ -74,10 +74,6 @@ def _covers(perm: dict[str, Any], port: int) -> bool:
 class Ec2Inventory:
     def __init__(self, region: RegionInventory) -> None:
         self._r = region
-
-    @classmethod
-    def of(cls, region: RegionInventory) -> Ec2Inventory:
-        return region.memo.get("ec2.inventory", lambda: cls(region))
 
     def subnets(self) -> dict[str, Subnet]:
         """Every subnet of the region by id (DescribeSubnets, 1000 per page)."""

@@ -19,17 +19,21 @@ Public API used by other checks:
   deployments), each a :class:`TaskDefinition` with ``.arn``, ``.task_role_arn``, ``.execution_role_arn``,
   ``.containers``, ``.raw`` (the ``taskDefinition`` dict), ``.used_by`` (service ARNs) and ``.error``
   (a :class:`NotAvailable` when it could not be described — report it as not evaluated, don't skip it).
+* :meth:`EcsInventory.gaps` — clusters whose services could not be read and services ``DescribeServices``
+  returned as ``failures[]``, each a (resource, :class:`NotAvailable`) to report as not evaluated.
+* :func:`masked_environment` — a container's environment for evidence, secret-named values masked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..model import Resource
-from ..redact import is_secret_key, register_secret
+from ..redact import MASK, is_secret_key, register_secret
 from .arn import Arn
-from .core import NotAvailable, capture
+from .core import NotAvailable, capture, iam_action
 
 if TYPE_CHECKING:
     from . import RegionInventory
@@ -63,16 +67,28 @@ class ServiceConnectService:
         """``discoveryName``, defaulting to ``portName`` as ECS does."""
         return self.discovery_name or self.port_name
 
-    def endpoint_names(self, namespace_name: str | None) -> list[str]:
-        """The names client tasks use: ``clientAliases[].dnsName``, else ``discoveryName.namespace``.
+    def default_endpoint_name(self, namespace_name: str | None) -> str:
+        """``discoveryName.namespace`` (``portName.namespace`` without ``discoveryName``); "" when the namespace
+        name is unknown."""
+        return f"{self.effective_discovery_name}.{namespace_name}" if namespace_name else ""
 
-        Returns ``[]`` when there are no aliases and the namespace name is unknown.
+    @property
+    def needs_namespace(self) -> bool:
+        """Some endpoint name is the default one, so it cannot be known without the namespace's name: there
+        are no ``clientAliases``, or an alias has no ``dnsName``."""
+        return not self.client_aliases or any(not a.dns_name for a in self.client_aliases)
+
+    def endpoint_names(self, namespace_name: str | None) -> list[str]:
+        """The names client tasks use: each ``clientAliases[].dnsName``; an alias without ``dnsName`` (and a
+        service without aliases) uses the default :meth:`default_endpoint_name`, as ECS does.
+
+        Names that depend on an unknown namespace are left out (see :attr:`needs_namespace`).
         """
-        if self.client_aliases:
-            return [a.dns_name for a in self.client_aliases if a.dns_name]
-        if namespace_name:
-            return [f"{self.effective_discovery_name}.{namespace_name}"]
-        return []
+        default = self.default_endpoint_name(namespace_name)
+        if not self.client_aliases:
+            return [default] if default else []
+        names = [a.dns_name or default for a in self.client_aliases]
+        return list(dict.fromkeys(n for n in names if n))
 
 
 @dataclass(frozen=True)
@@ -233,7 +249,25 @@ class EcsService:
 class ServiceListing:
     services: list[EcsService]
     errors: list[tuple[str, NotAvailable]]  # (cluster ARN, why its services could not be read)
-    missing: list[dict[str, Any]]  # DescribeServices failures[] (services that vanished meanwhile)
+    failures: list[tuple[str, dict[str, Any]]]  # (cluster ARN, a DescribeServices failures[] entry)
+
+
+def cluster_resource(region: RegionInventory, cluster_arn: str) -> Resource:
+    return Resource("aws", region.account, region.name, "ecs-cluster", cluster_arn.rsplit("/", 1)[-1], cluster_arn)
+
+
+def _failure_gap(region: RegionInventory, cluster_arn: str, failure: dict[str, Any]) -> tuple[Resource, NotAvailable]:
+    """A ``DescribeServices`` ``failures[]`` entry (``arn``, ``reason``, ``detail``) as a not-evaluated service."""
+    ref = str(failure.get("arn") or "")
+    name = ref.rsplit("/", 1)[-1] or "(unknown service)"
+    cluster = cluster_arn.rsplit("/", 1)[-1]
+    arn = ref if ref.startswith("arn:") else ""
+    resource = Resource("aws", _account_of(arn, region.account), region.name, "ecs-service", f"{cluster}/{name}", arn)
+    why = str(failure.get("reason") or "no reason given")
+    detail = str(failure.get("detail") or "")
+    reason = f"ecs:DescribeServices returned a failure for it: {why}" + (f" ({detail})" if detail else "")
+    kind = "not-found" if why.upper() == "MISSING" else "error"
+    return resource, NotAvailable(reason, iam_action("ecs", "DescribeServices"), kind=kind)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -302,6 +336,26 @@ def register_task_definition_secrets(td: dict[str, Any]) -> None:
                 register_secret(env["value"])
 
 
+def masked_environment(container: dict[str, Any], names: Iterable[str] | None = None) -> dict[str, str]:
+    """A container's ``environment`` (``[{"name", "value"}]``) as ``{name: value}`` for evidence, with the value
+    of every variable whose *name* looks secret (``DD_API_KEY``, ``*_TOKEN``…) replaced by the mask.
+
+    ``names`` limits the result to those variables. Evidence must never carry ``container["environment"]``
+    itself: the list shape hides the name from the key-based redaction of recorded evidence.
+    """
+    wanted = set(names) if names is not None else None
+    out: dict[str, str] = {}
+    for env in container.get("environment") or []:
+        if not isinstance(env, dict) or not env.get("name"):
+            continue
+        name = str(env["name"])
+        if wanted is not None and name not in wanted:
+            continue
+        value = env.get("value")
+        out[name] = MASK if is_secret_key(name) else ("" if value is None else str(value))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------------------
 # The inventory
 # ------------------------------------------------------------------------------------------------------------
@@ -328,6 +382,17 @@ class EcsInventory:
 
     def service_errors(self) -> list[tuple[str, NotAvailable]]:
         return self.listing().errors
+
+    def gaps(self) -> list[tuple[Resource, NotAvailable]]:
+        """What the service listing could not cover, to report as not evaluated: clusters whose services could
+        not be listed or described, and services ``DescribeServices`` answered with a ``failures[]`` entry.
+
+        Raises :class:`NotAvailable` when the clusters themselves cannot be listed.
+        """
+        listing = self.listing()
+        out = [(cluster_resource(self._r, cluster), exc) for cluster, exc in listing.errors]
+        out.extend(_failure_gap(self._r, cluster, failure) for cluster, failure in listing.failures)
+        return out
 
     # -- details ------------------------------------------------------------------------------------------
     def task_definition(self, arn: str) -> TaskDefinition:
@@ -374,7 +439,7 @@ class EcsInventory:
                 jobs.append((cluster, arns[i : i + DESCRIBE_SERVICES_BATCH]))
         described = self._r.pools.map_detail(lambda j: capture(lambda: self._describe_batch(j)), jobs)
         services: list[EcsService] = []
-        missing: list[dict[str, Any]] = []
+        failures: list[tuple[str, dict[str, Any]]] = []
         failed_clusters: set[str] = set()
         for (cluster, _), result in zip(jobs, described, strict=True):
             if isinstance(result, NotAvailable):
@@ -382,7 +447,7 @@ class EcsInventory:
                     failed_clusters.add(cluster)
                     errors.append((cluster, result))
                 continue
-            missing.extend(result.get("failures") or [])
+            failures.extend((cluster, f) for f in result.get("failures") or [] if isinstance(f, dict))
             for raw in result.get("services") or []:
                 if raw.get("status") == "INACTIVE":
                     continue
@@ -397,7 +462,7 @@ class EcsInventory:
                     )
                 )
         services.sort(key=lambda s: (s.label, s.arn))
-        return ServiceListing(services, errors, missing)
+        return ServiceListing(services, errors, failures)
 
     def _describe_task_definition(self, arn: str) -> TaskDefinition:
         got = self._r.aws.call("ecs", self._r.name, "DescribeTaskDefinition", taskDefinition=arn)
@@ -446,5 +511,7 @@ __all__ = [
     "ServiceConnectService",
     "ServiceListing",
     "TaskDefinition",
+    "cluster_resource",
+    "masked_environment",
     "register_task_definition_secrets",
 ]

@@ -8,6 +8,13 @@ import pytest
 
 from auditor import engine
 from auditor.inventory import Inventory
+from tests.ecs.stubs import stubbed_account
+
+
+@pytest.fixture()
+def stubbed(monkeypatch, tmp_path):
+    """An account answered by botocore ``Stubber`` only (tests/ecs/stubs.py)."""
+    yield from stubbed_account(monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import json
 import pytest
 from auditor.checks import firelens as fl
 
+from auditor.inventory.ecs import masked_environment
 from auditor.model import Severity, Status
-from auditor.redact import scrub
+from auditor.redact import MASK, scrub
 from tests.ecs.helpers import datadog_for, fails, load_data, run_files, statuses
 
 HEALTHY = load_data("taskdef-healthy-describe.json")["taskDefinition"]
@@ -72,6 +73,14 @@ def test_fl2_plain_api_key_is_reported_but_never_shown():
     assert "APIKEY" in f.message  # the exact key name is reported
     assert key not in f.message and key not in json.dumps(dict(f.evidence))
     assert scrub(f"leak {key}") == "leak <redacted>"  # registered: any later output is scrubbed too
+
+
+def test_plain_api_key_is_registered_when_the_task_definition_is_read_whichever_check_runs():
+    # FL-2 no longer registers the key itself: reading the task definition does, for every check.
+    key = "Kp93-planted-for-fl3-only"
+    doc = td(checkout={"logConfiguration": dd_options(apikey=key)})
+    assert statuses(run_files([fl.datadog_tls_off], doc)) == ["pass"]
+    assert scrub(f"leak {key}") == "leak <redacted>"
 
 
 def test_fl2_api_key_in_secret_options_passes():
@@ -164,12 +173,38 @@ def test_fl7_explicitly_disabled_tracing_is_no_intent():
                                                {"name": "DD_TRACE_ENABLED", "value": "false"}]}) == []
 
 
+def test_masked_environment_masks_values_of_secret_sounding_names():
+    container = {"environment": [
+        {"name": "DD_API_KEY", "value": "abc"}, {"name": "DB_PASSWORD", "value": "pw"},
+        {"name": "DD_SERVICE", "value": "checkout"}, {"name": "EMPTY"}, "junk", {"value": "no name"}]}
+    assert masked_environment(container) == {"DD_API_KEY": MASK, "DB_PASSWORD": MASK, "DD_SERVICE": "checkout",
+                                             "EMPTY": ""}
+    assert masked_environment(container, ["DD_API_KEY", "DD_SERVICE", "ABSENT"]) == {
+        "DD_API_KEY": MASK, "DD_SERVICE": "checkout"}
+
+
+def test_fl7_evidence_shows_the_tracing_environment_with_secret_named_values_masked():
+    doc = copy.deepcopy(HEALTHY)
+    doc["containerDefinitions"] = [c for c in doc["containerDefinitions"] if c["name"] != "datadog-agent"]
+    doc["containerDefinitions"][0]["environment"] += [
+        {"name": "DD_TRACE_AGENT_TOKEN", "value": "tok42"},  # too short to be registered: only the name tells
+        {"name": "DD_API_KEY", "value": "k9x"},
+    ]
+    found = fails(run_files([fl.apm_without_agent], doc), "FL-7")
+    assert len(found) == 1
+    f = found[0]
+    assert f.evidence["environment"] == {"DD_ENV": "prod", "DD_SERVICE": "checkout", "DD_TRACE_AGENT_TOKEN": MASK}
+    for value in ("tok42", "k9x"):
+        assert value not in f.message and value not in json.dumps(dict(f.evidence))
+
+
 def test_fl7_agent_with_apm_passes_and_dd_agent_host_on_fargate_is_low():
     assert statuses(run_files([fl.apm_without_agent], HEALTHY)) == ["pass"]
     doc = td(checkout={"environment": HEALTHY["containerDefinitions"][0]["environment"]
                        + [{"name": "DD_AGENT_HOST", "value": "169.254.1.1"}]})
     found = fails(run_files([fl.apm_without_agent], doc), "FL-7")
     assert len(found) == 1 and found[0].severity is Severity.LOW
+    assert found[0].evidence["environment"] == {"DD_AGENT_HOST": "169.254.1.1"}
     doc.pop("requiresCompatibilities")  # on EC2 DD_AGENT_HOST is how the host agent is reached
     assert statuses(run_files([fl.apm_without_agent], doc)) == ["pass"]
 
