@@ -83,15 +83,17 @@ def subjects(inv: Inventory, rec: Recorder) -> Iterator[Subject]:
         yield Subject(Resource("file", "", "", "bucket-policy", path), policy, names[0] if names else None, None)
 
 
-def readable(rec: Recorder, subject: Subject) -> Policy | None:
-    """The subject's policy when there is one the engine can read; records not-evaluated otherwise."""
-    policy = subject.policy
-    if policy is None:
-        return None
-    if policy.fatal:
-        rec.not_evaluated(subject.resource, f"the bucket policy cannot be read: {policy.fatal}")
-        return None
-    return policy
+def readable_subjects(inv: Inventory, rec: Recorder) -> Iterator[tuple[Subject, Policy]]:
+    """Subjects whose policy the engine can read. A bucket without a policy passes; a policy that cannot be
+    read is recorded as not evaluated."""
+    for subject in subjects(inv, rec):
+        policy = subject.policy
+        if policy is None:
+            rec.ok(subject.resource, f"{subject.name} has no bucket policy")
+        elif policy.fatal:
+            rec.not_evaluated(subject.resource, f"the bucket policy cannot be read: {policy.fatal}")
+        else:
+            yield subject, policy
 
 
 def full_analysis(inv: Inventory, subject: Subject) -> Analysis:
@@ -99,10 +101,6 @@ def full_analysis(inv: Inventory, subject: Subject) -> Analysis:
     assert subject.policy is not None
     key = ("policy.analysis", _digest(subject.policy.raw), subject.bucket, subject.owner)
     return inv.memo.get(key, lambda: analyze(subject.policy, bucket=subject.bucket, owner=subject.owner))
-
-
-def _no_policy(rec: Recorder, subject: Subject) -> None:
-    rec.ok(subject.resource, f"{subject.name} has no bucket policy")
 
 
 def _clause_text(c) -> str:
@@ -141,12 +139,7 @@ def _clause_text(c) -> str:
     requires=_REQUIRES,
 )
 def negated_conditions_or(inv: Inventory, rec: Recorder) -> None:
-    for subject in subjects(inv, rec):
-        policy = readable(rec, subject)
-        if policy is None:
-            if subject.policy is None:
-                _no_policy(rec, subject)
-            continue
+    for subject, policy in readable_subjects(inv, rec):
         found = False
         for st in policy.statements:
             if st.effect != "Deny" or st.broken:
@@ -256,12 +249,7 @@ def _by_path(a: Analysis, rows) -> dict[str, list[str]]:
     requires=_REQUIRES,
 )
 def deny_lockout(inv: Inventory, rec: Recorder) -> None:
-    for subject in subjects(inv, rec):
-        policy = readable(rec, subject)
-        if policy is None:
-            if subject.policy is None:
-                _no_policy(rec, subject)
-            continue
+    for subject, _ in readable_subjects(inv, rec):
         a = full_analysis(inv, subject)
         locked = _lockouts(inv, subject, a)
         if not locked:
@@ -317,12 +305,7 @@ def deny_lockout(inv: Inventory, rec: Recorder) -> None:
     requires=_REQUIRES,
 )
 def invalid_values(inv: Inventory, rec: Recorder) -> None:
-    for subject in subjects(inv, rec):
-        policy = readable(rec, subject)
-        if policy is None:
-            if subject.policy is None:
-                _no_policy(rec, subject)
-            continue
+    for subject, policy in readable_subjects(inv, rec):
         diags = policy.value_diagnostics
         for d in diags:
             rec.fail(
@@ -355,7 +338,7 @@ def invalid_values(inv: Inventory, rec: Recorder) -> None:
 def malformed_document(inv: Inventory, rec: Recorder) -> None:
     for subject in subjects(inv, rec):
         if subject.policy is None:
-            _no_policy(rec, subject)
+            rec.ok(subject.resource, f"{subject.name} has no bucket policy")
             continue
         diags = [d for d in subject.policy.document_diagnostics if d.severity != "info"]
         for d in diags:
@@ -427,12 +410,7 @@ def _needs_weak(a: Analysis, row) -> bool:
     requires=_REQUIRES,
 )
 def public_access(inv: Inventory, rec: Recorder) -> None:
-    for subject in subjects(inv, rec):
-        policy = readable(rec, subject)
-        if policy is None:
-            if subject.policy is None:
-                _no_policy(rec, subject)
-            continue
+    for subject, _ in readable_subjects(inv, rec):
         a = full_analysis(inv, subject)
         rows = public_rows(a)
         if not rows:
