@@ -133,7 +133,11 @@ def _print_stats(report: Report) -> None:
     err.print(table)
 
 
-def _finish(report: Report, outputs: list[tuple[Format, Path | None]], fail_on: str, stats: bool) -> None:
+def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, Path | None]], fail_on: str,
+            stats: bool) -> None:
+    """Apply waivers, write every output, exit with the code the report deserves."""
+    report.findings, expired = config_mod.apply(report.findings, cfg)
+    report.notices.extend(expired)
     _write(outputs, report)
     if stats:
         _print_stats(report)
@@ -185,6 +189,15 @@ def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[st
     return cfg, fail, list(exclude) + cfg.exclude_checks
 
 
+def _prepare(verbose: bool, config: Path | None, fail_on: FailOn | None, include: list[str] | None,
+             exclude: list[str] | None, deep: bool):
+    """What every scanning command does first: logging, configuration, the selected checks."""
+    _setup_logging(verbose)
+    cfg, fail, excluded = _settings(config, fail_on, exclude or [])
+    warnings: list[str] = []
+    return cfg, fail, _select(include or [], excluded, deep, warnings), warnings
+
+
 @app.command()
 def scan(
     profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile (default: the standard chain).")] = None,
@@ -205,10 +218,7 @@ def scan(
     verbose: VerboseOpt = False,
 ) -> None:
     """Scan an AWS account (and Datadog) and report the pitfalls found."""
-    _setup_logging(verbose)
-    cfg, fail, exclude = _settings(config, fail_on, exclude_check or [])
-    warnings: list[str] = []
-    checks = _select(check or [], exclude, deep, warnings)
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep)
     from .inventory.aws import AwsAccount
 
     inventory = None
@@ -238,9 +248,7 @@ def scan(
     finally:
         if inventory is not None:
             inventory.close()
-    report.findings, expired = config_mod.apply(report.findings, cfg)
-    report.notices.extend(expired)
-    _finish(report, _outputs(format, output, sarif_output, json_output), fail, stats)
+    _finish(report, cfg, _outputs(format, output, sarif_output, json_output), fail, stats)
 
 
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
@@ -267,10 +275,7 @@ def scan_file(
     verbose: VerboseOpt = False,
 ) -> None:
     """Check task definitions and policy documents offline, before they are deployed."""
-    _setup_logging(verbose)
-    cfg, fail, exclude = _settings(config, fail_on, exclude_check or [])
-    warnings: list[str] = []
-    checks = _select(check or [], exclude, False, warnings)
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False)
     from .inventory.files import load
 
     try:
@@ -286,9 +291,7 @@ def scan_file(
     # Only checks that had something to say about files belong in this report.
     used = {f.check_id for f in report.findings}
     report.checks = [m for m in report.checks if m.id in used] or report.checks
-    report.findings, expired = config_mod.apply(report.findings, cfg)
-    report.notices.extend(expired)
-    _finish(report, _outputs(format, output, sarif_output, json_output), fail, False)
+    _finish(report, cfg, _outputs(format, output, sarif_output, json_output), fail, False)
 
 
 @app.command("checks")
