@@ -39,18 +39,17 @@ from .context import (
     derived,
     is_aws_only,
 )
-from .evaluate import matcher_truth, principal_truth
+from .evaluate import matcher_truth, principal_test
 from .glob import (
     ARN_EXCL,
     SLASH_EXCL,
-    Nfa,
     Pattern,
-    Words,
     compile_glob,
     concat,
     literal,
     star,
     witnesses,
+    words_nfa,
 )
 from .model import ABSENT, Clause, Decision, Policy, Statement
 
@@ -129,6 +128,9 @@ class Dim:
             return self.by_level[assign.get("@level", "any")]
         return self.atoms
 
+    def all_atoms(self) -> list[Atom]:
+        return [x for lv in self.by_level.values() for x in lv] if self.by_level is not None else self.atoms
+
 
 @dataclass
 class Row:
@@ -137,6 +139,40 @@ class Row:
     decision: Decision
     statements: tuple[str, ...]
     absent: frozenset[str] = frozenset()  # keys no request of this row carries
+
+
+class _Table:
+    """A pending statement's status by class, at branches that leave it with the same parts ``open`` (not
+    settled yet) and the settled ones true (``settled`` True) or some unknown (None); ``by_branch``: the
+    statuses for a branch's list of classes, in order."""
+
+    __slots__ = ("open", "settled", "by_class", "by_branch")
+
+    def __init__(self, open_parts: list[Callable[[dict[str, Any]], Any]], settled: bool | None) -> None:
+        self.open = open_parts
+        self.settled = settled
+        self.by_class: dict[int, Any] = {}
+        self.by_branch: dict[Any, list[Any]] = {}
+
+
+class _Part:
+    """A row while the search builds it. ``shape`` is what tells rows apart when sub-tables are compared —
+    each cell's class, the decision and the deciding statements — as a number (see ``analyze``), so that
+    comparing sub-tables does not walk every cell of every row again at every level."""
+
+    __slots__ = ("cells", "assign", "decision", "statements", "absent", "shape")
+
+    def __init__(self, cells: dict[str, Atom], assign: dict[str, Any], decision: Decision,
+                 statements: tuple[str, ...], absent: frozenset[str], shape: int) -> None:
+        self.cells = cells
+        self.assign = assign
+        self.decision = decision
+        self.statements = statements
+        self.absent = absent
+        self.shape = shape
+
+    def but_absent(self, absent: frozenset[str]) -> _Part:
+        return _Part(self.cells, self.assign, self.decision, self.statements, absent, self.shape)
 
 
 @dataclass
@@ -231,7 +267,7 @@ class _Builder:
         self.bucket = bucket
         self.owner = owner
         self.fixed_principal = principal
-        self.used = set(policy.keys())
+        self.used = dict.fromkeys(policy.keys())  # in order of appearance, so that output is stable
         self.clauses_by_key: dict[str, list[Clause]] = {}
         self.key_spelling: dict[str, str] = {}
         for st in policy.statements:
@@ -309,10 +345,14 @@ class _Builder:
             self._complete(complete, "resources")
             cands += [w for _, w in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1]))]
         cands = _unique(cands)
+        sigs = {c: sig_of(c) for c in cands}
+        is_object = {c: obj.matches(c) for c in cands}
+        is_bucket = {c: bkt.matches(c) for c in cands}
         by_level = {}
-        for level, cons in (("object", (obj,)), ("bucket", (bkt,)), ("any", (obj, bkt))):
-            ok = [c for c in cands if any(k.matches(c) for k in cons)]
-            groups = _dedupe(((c, c, True) for c in ok), sig_of)
+        for level in ("object", "bucket", "any"):
+            ok = [c for c in cands
+                  if (level != "bucket" and is_object[c]) or (level != "object" and is_bucket[c])]
+            groups = _dedupe(((c, c, True) for c in ok), sigs.__getitem__)
             atoms = []
             for sig, members in groups.items():
                 rep = members[0][0]
@@ -324,7 +364,7 @@ class _Builder:
                 else:
                     label = "not in any Resource"
                 if level == "any":
-                    label += " (bucket)" if bkt.matches(rep) else " (object)"
+                    label += " (bucket)" if is_bucket[rep] else " (object)"
                 atoms.append(Atom(label, rep, sig, {"@resource": rep}, True))
             by_level[level] = atoms
         return Dim("resource", "resource", order, sig_of, lambda r: r.resource, by_level=by_level)
@@ -348,13 +388,14 @@ class _Builder:
     # -- principal -----------------------------------------------------------------------------------------
     def principal_dim(self, order: int) -> Dim:
         specs = [st.principal for st in self.policy.statements if st.principal is not None]
+        tests = [principal_test(s) for s in specs]
         dclauses = [c for k in DERIVED_KEYS for c in self.clauses_by_key.get(k, [])]
         used = frozenset(self.used)
 
         def sig_of(p: Principal) -> Any:
             d = derived(p)
-            return (p.kind, tuple(principal_truth(s, p) for s in specs),
-                    tuple(clause_truth(c, d[c.key_lc]) for c in dclauses))
+            return (p.kind, tuple([test(p) for test in tests]),
+                    tuple([clause_truth(c, d[c.key_lc]) for c in dclauses]))
 
         def assign_of(p: Principal) -> dict[str, Any]:
             a: dict[str, Any] = {"@principal": p, "@service": p.kind == "Service"}
@@ -421,7 +462,7 @@ class _Builder:
             shape = IAM_SHAPE
             # Any literal ARN is its own witness, so one "is one of them" test suffices for those; accounts
             # behave differently one from another and need a test each.
-            lit_tests = [Nfa.build([Words(_unique(arns))]), *(_account_pattern(literal(a)) for a in accounts)]
+            lit_tests = [words_nfa(tuple(_unique(arns))), *(_account_pattern(literal(a)) for a in accounts)]
             found, complete = witnesses([*_unique(arn_patterns), *lit_tests, shape])
             self._complete(complete, "principal ARNs")
             for sig, w in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1])):
@@ -679,8 +720,16 @@ def analyze(
             return pend[principal_i]
         return pend[index[key]]
 
-    comps = [_components(st, policy.kind, lookup, pend[index["action"]], pend[index["resource"]],
+    parts = [_components(st, policy.kind, lookup, pend[index["action"]], pend[index["resource"]],
                          pend[principal_i]) for st in policy.statements]
+    comps = [[fn for _, fn in ps] for ps in parts]
+    # What each statement reads: its parts' keys, and the path while one of them is a network key.
+    reads: list[tuple[str, ...]] = []
+    for ps in parts:
+        keys = {k for k, _ in ps if k is not None}
+        if not keys.isdisjoint(NETWORK_PRESENCE):
+            keys.add("@path")
+        reads.append(tuple(sorted(keys)))
     root: dict[str, Any] = {}
     cells0: dict[str, Atom] = {}
     for d in dims:
@@ -696,8 +745,8 @@ def analyze(
                 root.update(only[0].assign)
     state = {"truncated": False}
 
-    def status(cs: list, a: dict[str, Any]) -> Any:
-        res: Any = True
+    def status(cs: list, a: dict[str, Any], res: Any = True) -> Any:
+        """The statement's status from its parts ``cs`` (``res``: None when parts left out were unknown)."""
         pmin = None
         for comp in cs:
             r = comp(a)
@@ -711,103 +760,226 @@ def analyze(
             return res
         return pend[pmin] if res is True else pend_u[pmin]
 
+    # The search below spends its time at branches, mostly low in the tree where the same few statements
+    # are still pending again and again; so what a branch works out is kept under what it depends on:
+    # a statement's status per class (``_Table``), the grouping of a branch's classes (``grouped``), merged
+    # cells, the rows' shapes (what sub-tables are compared by), decisions, and whole sub-searches (``memo``).
     leaves = [0]
-    memo: dict[Any, list[tuple[Row, frozenset[str]]]] = {}
+    memo: dict[Any, tuple[list[_Part], frozenset[str]]] = {}  # key → (rows, the ``here`` they had)
     forced_names = frozenset(dims[f].name for f in forced)
-    assigns: dict[str, set[str]] = {}
-    for d in dims:
-        atoms = [x for lv in d.by_level.values() for x in lv] if d.by_level is not None else d.atoms
-        assigns[d.name] = {k for x in atoms for k in x.assign} | {"@level"}
-    deps: list[set[str]] = []
-    for st in policy.statements:
-        dep = {"@action", "@resource", "@principal", "@level"}
-        for c in st.clauses:
-            dep.add(c.key_lc)
-            if c.key_lc in NETWORK_PRESENCE:
-                dep.add("@path")
-        deps.append(dep)
+    dim_keys = [{k for x in d.all_atoms() for k in x.assign} for d in dims]  # what a class of d may assign
+    assigns = {d.name: dim_keys[d.order] | {"@level"} for d in dims}  # … and what the classes depend on
+    # The statements whose truth reads something the classes of a dimension assign.
+    dim_readers = [[i for i, keys in enumerate(reads) if dim_keys[d.order].intersection(keys)] for d in dims]
     effects = [0 if st.effect == "Allow" else 1 if st.effect == "Deny" else 2 for st in policy.statements]
     labels = [st.label for st in policy.statements]
 
     rel_cache: dict[frozenset[str], tuple[str, ...]] = {}
-    atom_absent: dict[int, frozenset[str]] = {}
+    local_cache: dict[tuple[frozenset[str], int], tuple[str, ...]] = {}
+    decide_cache: dict[tuple[Any, ...], tuple[Decision, tuple[str, ...], int | None]] = {}
+    tables_by_base: dict[tuple[int, _Pending, tuple[bool, ...]], _Table] = {}
+    grouping_cache: dict[Any, list[tuple[tuple[Any, ...], list[Atom], frozenset[str]]]] = {}
+
+    atom_absent = {id(x): frozenset(k for k, v in x.assign.items() if v is ABSENT)
+                   for d in dims for x in d.all_atoms()}
+    class_numbers: dict[tuple[str, Any], int] = {}  # (dimension, signature) → a number for the class
+    atom_class = {id(x): class_numbers.setdefault((d.name, x.sig), len(class_numbers))
+                  for d in dims for x in d.all_atoms()}
     missing = object()
 
     def absent_of(atom: Atom) -> frozenset[str]:
-        got = atom_absent.get(id(atom))
+        return atom_absent[id(atom)]
+
+    # Rows' shapes, numbered: a leaf's is its (decision, statements); a row that gains a cell gets the
+    # number of (the cell's key, its shape before), where cells that stand for the same classes of the same
+    # dimension have the same key (like (name, :attr:`Atom.key`), but cheaper to hash).
+    shapes: dict[tuple[Any, ...], int] = {}
+
+    def cell_key(d: Dim, atom: Atom) -> Any:
+        return atom_class[id(atom)] if atom.sigs is None else (d.name, atom.sigs)
+
+    def grown(key: Any, shape: int) -> int:
+        return shapes.setdefault((key, shape), len(shapes))
+
+    # The same classes are often merged into one cell at many branches: make that cell once.
+    merged_cells: dict[Any, tuple[tuple[Atom, ...], Atom]] = {}
+
+    def merged(d: Dim, atoms: list[Atom], alone: bool) -> Atom:
+        key = (d.order, tuple(map(id, atoms)), alone)
+        got = merged_cells.get(key)
+        if got is None:  # (the atoms are kept with their cell, so that their ids stay theirs)
+            got = merged_cells[key] = (tuple(atoms), _merged_atom(d, atoms, alone=alone))
+        return got[1]
+
+    def decide(sts: tuple[Any, ...]) -> tuple[Decision, tuple[str, ...], int | None]:
+        got = decide_cache.get(sts)
         if got is None:
-            got = atom_absent[id(atom)] = frozenset(k for k, v in atom.assign.items() if v is ABSENT)
+            got = decide_cache[sts] = _decide(effects, labels, sts)
         return got
 
-    def settle(prev: list[Any] | None, a: dict[str, Any]) -> list[Any]:
-        # A settled statement stays settled as the assignment grows: re-evaluate only the pending ones.
-        if prev is None:
-            return [status(cs, a) for cs in comps]
-        sts = list(prev)
-        for i, t in enumerate(prev):
-            if t.__class__ is _Pending:
-                sts[i] = status(comps[i], a)
-        return sts
-
-    def memo_key(sts: list[Any], a: dict[str, Any], chosen: frozenset[str]) -> Any:
-        """Everything the rest of the search can read. A pending statement's settled parts are summed up
-        in its status; its unsettled parts read keys not assigned yet; what is assigned matters only where
-        a dimension still to come may conflict with it."""
+    def rel_keys(chosen: frozenset[str]) -> tuple[str, ...]:
+        """The keys that the dimensions not chosen yet may assign or depend on."""
         rel = rel_cache.get(chosen)
         if rel is None:
             rel = rel_cache[chosen] = tuple(sorted(set().union(
                 *(assigns[x.name] for x in dims if x.name not in chosen))))
-        return (tuple((t.dim, t.unknown) if t.__class__ is _Pending else t for t in sts),
-                tuple(a.get(k, missing) for k in rel), chosen & forced_names, "@path" in a)
+        return rel
 
-    def dfs(a: dict[str, Any], chosen: frozenset[str], sts: list[Any], here: frozenset[str]) -> list[Row]:
+    def memo_key(sts: tuple[Any, ...], a: dict[str, Any], chosen: frozenset[str]) -> Any:
+        """Everything the rest of the search can read. A pending statement's settled parts are summed up
+        in its status (a :class:`_Pending` is unique per dimension and "unknown" flag, so it stands for
+        itself); its unsettled parts read keys not assigned yet; what is assigned matters only where a
+        dimension still to come may conflict with it."""
+        return sts, tuple([a.get(k, missing) for k in rel_keys(chosen)]), chosen & forced_names, "@path" in a
+
+    def class_tables(d: Dim, a: dict[str, Any], sts: tuple[Any, ...]
+                     ) -> tuple[list[tuple[int, _Table]], tuple[Any, ...]]:
+        """For a branch on ``d``: the pending statements that may read what its classes assign, each with its
+        status by class. A pending status already sums up the parts of the statement that ``a`` settles (all
+        true, or some unknown); what a class adds depends only on the class and on which of the statement's
+        keys are still unassigned. So each is worked out once per (statement, status, unassigned keys, class).
+        """
+        out = []
+        bases = []
+        for i in dim_readers[d.order]:
+            t = sts[i]
+            if t.__class__ is _Pending:
+                base = (i, t, tuple([k in a for k in reads[i]]))
+                table = tables_by_base.get(base)
+                if table is None:
+                    # The parts ``a`` has settled are true, or some unknown (``t.unknown``): only the others
+                    # need a look.
+                    still_open = [fn for k, fn in parts[i] if k is not None and k not in a]
+                    table = tables_by_base[base] = _Table(still_open, None if t.unknown else True)
+                out.append((i, table))
+                bases.append(base)
+        return out, tuple(bases)
+
+    def class_status(table: _Table, atom: Atom, a: dict[str, Any]) -> Any:
+        """The table's statement's status once ``atom`` is assigned on top of ``a``."""
+        t = table.by_class.get(id(atom), missing)
+        if t is missing:
+            t = table.by_class[id(atom)] = status(table.open, {**a, **atom.assign}, table.settled)
+        return t
+
+    def branch_statuses(table: _Table, which: Any, ok: list[Atom], a: dict[str, Any]) -> list[Any]:
+        """:func:`class_status` for each class of ``ok`` (which ``which`` names), in order."""
+        got = table.by_branch.get(which)
+        if got is None:
+            got = table.by_branch[which] = [class_status(table, atom, a) for atom in ok]
+        return got
+
+    def settle(sts: tuple[Any, ...], tables: list[tuple[int, _Table]], new: tuple[Any, ...]
+               ) -> tuple[Any, ...]:
+        """All statuses, given the new ones of the tables' statements (the others stay as they are)."""
+        out = list(sts)
+        for (i, _), t in zip(tables, new, strict=True):
+            out[i] = t
+        return tuple(out)
+
+    def grouped(d: Dim, classes: list[Atom], ok: list[Atom], tables: list[tuple[int, _Table]],
+                bases: tuple[Any, ...], a: dict[str, Any], chosen2: frozenset[str]
+                ) -> list[tuple[tuple[Any, ...], list[Atom], frozenset[str]]]:
+        """The classes ``ok`` of a branch on ``d`` (out of ``classes``) grouped by their children's memo keys,
+        each group with the new statuses of the tables' statements and the keys all its classes make absent.
+
+        Among the classes of one branch those keys can differ only in these statuses and in the values the
+        classes assign, so that is what they are grouped by; and as the grouping depends on nothing else, it
+        is worked out once for all the branches that share the classes, the tables and the values that the
+        classes may take over from ``a``."""
+        local = local_cache.get((chosen2, d.order))
+        if local is None:
+            local = local_cache[(chosen2, d.order)] = tuple(k for k in rel_keys(chosen2)
+                                                            if k in dim_keys[d.order])
+        inherited = tuple([a.get(k, missing) for k in local])
+        path_known = "@path" in a
+        which = id(classes) if ok is classes else tuple(map(id, ok))
+        key = (d.order, which, bases, local, inherited, path_known)
+        got = grouping_cache.get(key)
+        if got is None:
+            columns = [branch_statuses(table, which, ok, a) for _, table in tables]
+            news = list(zip(*columns, strict=True)) if columns else [()] * len(ok)
+            groups: dict[Any, list[Atom]] = {}
+            for atom, new in zip(ok, news, strict=True):
+                assign = atom.assign
+                values = tuple([assign.get(k, a.get(k, missing)) for k in local])
+                groups.setdefault((new, values, path_known or "@path" in assign), []).append(atom)
+            got = grouping_cache[key] = [(new, members, frozenset.intersection(*map(absent_of, members)))
+                                         for (new, _, _), members in groups.items()]
+        return got
+
+    def merge_siblings(d: Dim, children: list[tuple[Atom, list[_Part]]], *, keep: bool) -> list[_Part]:
+        """Siblings whose sub-tables are identical become one row with a merged cell (or no cell at all when
+        the dimension made no difference), so the table says "any other principal" once, not forty times."""
+        groups: dict[Any, list[tuple[Atom, list[_Part]]]] = {}
+        for atom, sub in children:
+            groups.setdefault(tuple([r.shape for r in sub]), []).append((atom, sub))
+        out: list[_Part] = []
+        for members in groups.values():
+            atoms = [m[0] for m in members]
+            sub = members[0][1]
+            if len(members) == 1:
+                absent = [r.absent for r in sub]
+            else:
+                absent = [frozenset.intersection(*(m[1][i].absent for m in members)) for i in range(len(sub))]
+            if len(groups) == 1 and not keep:
+                out += sub if len(members) == 1 else [r.but_absent(absent[i]) for i, r in enumerate(sub)]
+                continue
+            cell = atoms[0] if len(atoms) == 1 else merged(d, atoms, len(groups) == 1)
+            key = cell_key(d, cell)
+            out += [_Part({d.name: cell, **r.cells}, r.assign, r.decision, r.statements, absent[i],
+                          grown(key, r.shape)) for i, r in enumerate(sub)]
+        return out
+
+    def dfs(a: dict[str, Any], chosen: frozenset[str], sts: tuple[Any, ...], here: frozenset[str]
+            ) -> list[_Part]:
         if leaves[0] >= max_rows:
             state["truncated"] = True
             return []
-        decision, stmts, branch = _decide(effects, labels, sts)
+        decision, stmts, branch = decide(sts)
         for f in forced:
             if dims[f].name not in chosen and not (dims[f].name == "path" and "@path" in a):
                 branch = f
                 break
         if branch is None:
             leaves[0] += 1
-            return [Row({}, a, decision, stmts, here)]
+            return [_Part({}, a, decision, stmts, here, shapes.setdefault((decision, stmts), len(shapes)))]
         key = memo_key(sts, a, chosen)
         hit = memo.get(key)
         if hit is not None:
-            return [Row(r.cells, r.assign, r.decision, r.statements, intro | here) for r, intro in hit]
+            made, there = hit
+            return [r.but_absent((r.absent - there) | here) for r in made]
         d = dims[branch]
-        ok = [atom for atom in d.atoms_for(a) if not any(k in a and a[k] != v for k, v in atom.assign.items())]
+        classes = d.atoms_for(a)
+        if a.keys().isdisjoint(dim_keys[d.order]):
+            ok = classes  # nothing assigned yet that a class could contradict
+        else:
+            ok = [atom for atom in classes if not any(k in a and a[k] != v for k, v in atom.assign.items())]
         keep = branch in forced
+        tables, bases = class_tables(d, a, sts)
         if len(ok) == 1 and not keep:
             # one class only: "any value" says it more plainly
-            a2 = {**a, **ok[0].assign}
-            out = dfs(a2, chosen, settle(sts, a2), here | absent_of(ok[0]))
+            atom = ok[0]
+            new = tuple([class_status(table, atom, a) for _, table in tables])
+            out = dfs({**a, **atom.assign}, chosen, settle(sts, tables, new), here | absent_of(atom))
         else:
             # Classes after which the search would go on identically share one sub-search.
             chosen2 = chosen | {d.name}
-            groups: dict[Any, list[tuple[Atom, dict[str, Any], list[Any]]]] = {}
-            for atom in ok:
-                a2 = {**a, **atom.assign}
-                sts2 = settle(sts, a2)
-                groups.setdefault((memo_key(sts2, a2, chosen2), _decide(effects, labels, sts2)[:2]),
-                                  []).append((atom, a2, sts2))
+            groups = grouped(d, classes, ok, tables, bases, a, chosen2)
             children = []
-            for members in groups.values():
-                atom, a2, sts2 = members[0]
-                rows_ = dfs(a2, chosen2, sts2, here | absent_of(atom))
+            for new, members, extra in groups:
+                atom = members[0]
+                rows_ = dfs({**a, **atom.assign}, chosen2, settle(sts, tables, new), here | absent_of(atom))
                 if len(members) > 1:
-                    extra = frozenset.intersection(*(absent_of(m[0]) for m in members))
-                    rows_ = [Row(r.cells, r.assign, r.decision, r.statements,
-                                 (r.absent - absent_of(atom)) | extra | here) for r in rows_]
-                    atom = _merged_atom(d, [m[0] for m in members], alone=len(groups) == 1)
+                    rows_ = [r.but_absent((r.absent - absent_of(atom)) | extra | here) for r in rows_]
+                    atom = merged(d, members, len(groups) == 1)
                 children.append((atom, rows_))
-            out = _merge(d, children, keep=keep)
-        memo[key] = [(r, r.absent - here) for r in out]
+            out = merge_siblings(d, children, keep=keep)
+        memo[key] = (out, here)
         return out
 
     rows = [Row({**cells0, **r.cells}, r.assign, r.decision, r.statements, r.absent)
-            for r in dfs(root, frozenset(cells0), settle(None, root),
+            for r in dfs(root, frozenset(cells0), tuple(status(cs, root) for cs in comps),
                          frozenset(k for k, v in root.items() if v is ABSENT))]
     notes = list(b.notes)
     complete = b.complete and not state["truncated"]
@@ -817,27 +989,6 @@ def analyze(
         notes.append("statements that cannot be interpreted make the rows they could affect 'unknown'")
     return Analysis(policy, dims, rows, action, b.bucket, [b.key_spelling[k] for k in b.used
                                                             if k not in MODELLED_KEYS], notes, complete)
-
-
-def _merge(d: Dim, children: list[tuple[Atom, list[Row]]], *, keep: bool) -> list[Row]:
-    """Siblings whose sub-tables are identical become one row with a merged cell (or no cell at all when
-    the dimension made no difference), so the table says "any other principal" once, not forty times."""
-    groups: dict[Any, list[tuple[Atom, list[Row]]]] = {}
-    for atom, sub in children:
-        key = tuple((tuple((n, c.key) for n, c in r.cells.items()), r.decision, r.statements) for r in sub)
-        groups.setdefault(key, []).append((atom, sub))
-    out: list[Row] = []
-    for members in groups.values():
-        atoms = [m[0] for m in members]
-        sub = members[0][1]
-        absent = [frozenset.intersection(*(m[1][i].absent for m in members)) for i in range(len(sub))]
-        if len(groups) == 1 and not keep:
-            out += [Row(r.cells, r.assign, r.decision, r.statements, absent[i]) for i, r in enumerate(sub)]
-            continue
-        cell = atoms[0] if len(atoms) == 1 else _merged_atom(d, atoms, alone=len(groups) == 1)
-        out += [Row({d.name: cell, **r.cells}, r.assign, r.decision, r.statements, absent[i])
-                for i, r in enumerate(sub)]
-    return out
 
 
 def _merged_atom(d: Dim, atoms: list[Atom], *, alone: bool) -> Atom:
@@ -860,16 +1011,18 @@ def _merged_atom(d: Dim, atoms: list[Atom], *, alone: bool) -> Atom:
 
 
 def _components(st: Statement, kind_: str, lookup: Callable, p_action: Any, p_resource: Any, p_principal: Any
-                ) -> list[Callable[[dict[str, Any]], Any]]:
-    out: list[Callable[[dict[str, Any]], Any]] = []
+                ) -> list[tuple[str | None, Callable[[dict[str, Any]], Any]]]:
+    """The statement's parts: (the assignment key the part reads, or None for a constant part; a function of
+    the assignment that returns True/False/None or the :class:`_Pending` dimension it waits for)."""
+    out: list[tuple[str | None, Callable[[dict[str, Any]], Any]]] = []
     if st.broken:
-        out.append(lambda a: None)
+        out.append((None, lambda a: None))
     for m, key, pend in ((st.actions, "@action", p_action), (st.resources, "@resource", p_resource)):
         if not m.present:
             continue
         if any(p is not None and p.tokens == (("star", frozenset()),) for p in m.patterns):
             const = not m.negated
-            out.append(lambda a, c=const: c)
+            out.append((None, lambda a, c=const: c))
             continue
         cache: dict[str, Any] = {}
 
@@ -882,24 +1035,19 @@ def _components(st: Statement, kind_: str, lookup: Callable, p_action: Any, p_re
                 r = cache[v] = matcher_truth(m, v)
             return r
 
-        out.append(comp)
+        out.append((key, comp))
     if kind_ == "resource" and st.principal is not None:
         spec = st.principal
         if spec.is_everyone:
-            out.append(lambda a: True)
+            out.append((None, lambda a: True))
         else:
-            pcache: dict[Any, Any] = {}
+            test = principal_test(spec)
 
-            def pcomp(a, spec=spec, cache=pcache):
+            def pcomp(a, test=test):
                 v = a.get("@principal")
-                if v is None:
-                    return p_principal
-                r = cache.get(v)
-                if r is None:
-                    r = cache[v] = principal_truth(spec, v)
-                return r
+                return p_principal if v is None else test(v)
 
-            out.append(pcomp)
+            out.append(("@principal", pcomp))
     for c in st.clauses:
         ccache: dict[Any, Any] = {}
 
@@ -912,7 +1060,7 @@ def _components(st: Statement, kind_: str, lookup: Callable, p_action: Any, p_re
                 r = cache[v] = clause_truth(c, v)
             return r
 
-        out.append(ccomp)
+        out.append((c.key_lc, ccomp))
     return out
 
 
@@ -927,14 +1075,13 @@ def _decide(effects: list[int], labels: list[str], truths: list[Any]
     allow_t: list[str] = []
     allow_u: list[str] = []
     deny_p = allow_p = None
-    for i, t in enumerate(truths):
+    for e, label, t in zip(effects, labels, truths, strict=True):
         if t is False:
             continue
-        e = effects[i]
         if t is True:
-            (allow_t if e == 0 else deny_t if e == 1 else deny_u).append(labels[i])
+            (allow_t if e == 0 else deny_t if e == 1 else deny_u).append(label)
         elif t is None:
-            (deny_u if e else allow_u).append(labels[i])
+            (deny_u if e else allow_u).append(label)
         elif e:
             deny_p = t.dim if deny_p is None or t.dim < deny_p else deny_p
         else:

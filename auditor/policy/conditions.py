@@ -221,8 +221,10 @@ def clause_truth(clause: Clause, value: Any) -> bool | None:
         if clause.if_exists:
             return True
         return clause.negated
-    elements = value if isinstance(value, tuple) else (value,)
-    per = [element_test(clause, e) for e in elements]
+    if not isinstance(value, tuple):  # one value: every set operator and negation comes down to this
+        r = element_test(clause, value)
+        return _not(r) if clause.negated else r
+    per = [element_test(clause, e) for e in value]
     if clause.negated:
         per = [_not(p) for p in per]
     if clause.set_op == "ForAllValues":

@@ -17,6 +17,7 @@ assumes nothing about when a request carries it (it may be absent) or how it rel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .model import ABSENT
@@ -80,14 +81,14 @@ class Principal:
     kind: str  # "AWS" | "Service" | "Anonymous" | "CanonicalUser" | "Federated"
     id: str = ""
 
-    @property
+    @cached_property
     def account(self) -> str:
         if self.kind != "AWS":
             return ""
         parts = self.id.split(":")
         return parts[4] if len(parts) >= 6 else ""
 
-    @property
+    @cached_property
     def principal_arn(self) -> str:
         """``aws:PrincipalArn``: the role ARN for an assumed-role session."""
         parts = self.id.split(":", 5)
@@ -96,7 +97,7 @@ class Principal:
             return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
         return self.id
 
-    @property
+    @cached_property
     def principal_type(self) -> str:
         if self.kind == "Anonymous":
             return "Anonymous"

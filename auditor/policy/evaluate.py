@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,29 @@ def principal_truth(spec: PrincipalSpec, p: Principal) -> bool:
         if hit:
             break
     return not hit if spec.negated else hit
+
+
+def principal_test(spec: PrincipalSpec) -> Callable[[Principal], bool]:
+    """:func:`principal_truth` for one spec, made ready to test many principals (the same rules, as sets)."""
+    everyone = any(e.kind == "*" or (e.kind == "AWS" and e.value == "*") for e in spec.entries)
+    accounts = {e.account for e in spec.entries if e.kind == "AWS" and e.account}
+    arns = {e.value for e in spec.entries if e.kind == "AWS" and not e.account}
+    ids: dict[str, set[str]] = {}
+    for e in spec.entries:
+        if e.kind not in ("*", "AWS"):
+            ids.setdefault(e.kind, set()).add(e.value)
+    negated = spec.negated
+
+    def test(p: Principal) -> bool:
+        if everyone:
+            hit = True
+        elif p.kind == "AWS":
+            hit = p.account in accounts or p.principal_arn in arns or p.id in arns
+        else:
+            hit = p.id in ids.get(p.kind, ())
+        return not hit if negated else hit
+
+    return test
 
 
 def statement_truth(st: Statement, req: Request, kind: str = "resource") -> bool | None:

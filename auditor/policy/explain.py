@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from rich.console import Console, Group
-from rich.text import Text
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.style import Style
 
 from .analysis import Analysis
 from .model import Decision
@@ -18,6 +20,9 @@ STYLE = {
     Decision.NOT_ALLOWED: ("not allowed by this policy", "yellow"),
     Decision.UNKNOWN: ("unknown", "bold magenta"),
 }
+BOLD, DIM = Style.parse("bold"), Style.parse("dim")
+OUTCOME_STYLE = {decision: Style.parse(style) for decision, (_, style) in STYLE.items()}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def to_json(analysis: Analysis, source: str = "") -> str:
@@ -25,7 +30,7 @@ def to_json(analysis: Analysis, source: str = "") -> str:
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
 
-def table(analysis: Analysis, source: str = "") -> Group:
+def table(analysis: Analysis, source: str = "") -> Lines:
     """The truth table: one row per class of requests, with the outcome and the statement that decided it."""
     dims = [d for d in analysis.shown_dims() if d.name != "action"]
     title = f"{source}: " if source else ""
@@ -42,19 +47,15 @@ def table(analysis: Analysis, source: str = "") -> Group:
         body.append((r.decision, cells))
     heads = [d.title for d in dims] + ["outcome", "decided by"] + (["action"] if has_action else [])
     widths = [min(max([len(h)] + [len(c[1][i]) for c in body]), MAX_CELL) for i, h in enumerate(heads)]
-    # One Text per line (not one renderable per cell): tables can have hundreds of rows.
+    out = Lines()
+    out.add(title, BOLD)
+    out.add("  ".join(_fit(h, w) for h, w in zip(heads, widths, strict=True)), BOLD)
+    out.add("  ".join("─" * w for w in widths), DIM)
     out_i = len(dims)
-    lines: list[Any] = [Text(title, style="bold"), Text("  ".join(_fit(h, w) for h, w in zip(heads, widths,
-                                                                                          strict=True)),
-                                                        style="bold"),
-                        Text("  ".join("─" * w for w in widths), style="dim")]
     start = sum(w + 2 for w in widths[:out_i])
     for decision, cells in body:
-        line = Text("  ".join(_fit(c, w) for c, w in zip(cells, widths, strict=True)), no_wrap=True)
-        line.stylize(STYLE[decision][1], start, start + widths[out_i])
-        lines.append(line)
-    t = Group(*lines)
-    parts: list[Any] = [t]
+        out.add("  ".join(_fit(c, w) for c, w in zip(cells, widths, strict=True)),
+                span=(start, start + widths[out_i], OUTCOME_STYLE[decision]))
     notes = []
     if analysis.not_modelled:
         notes.append("not modelled (every value the policy distinguishes is covered, but presence and relations "
@@ -67,8 +68,33 @@ def table(analysis: Analysis, source: str = "") -> Group:
         if d.severity != "info":
             notes.append(f"[{d.severity}] {d.message}")
     for n in notes:
-        parts.append(Text(f"• {n}", style="dim"))
-    return Group(*parts)
+        out.add(f"• {n}", DIM)
+    return out
+
+
+class Lines:
+    """Laid-out lines, each with a style and at most one span styled otherwise, which rich prints as they are.
+
+    (A rich ``Text`` per line is split, measured and scanned for control codes several times over: for
+    a table of a few hundred rows that cost as much as the analysis.) Control characters — a Sid or a
+    condition value may hold any — become spaces, so they neither break the layout nor reach the terminal."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, Style | None, tuple[int, int, Style] | None]] = []
+
+    def add(self, text: str, style: Style | None = None, span: tuple[int, int, Style] | None = None) -> None:
+        self.lines.append((_CONTROL.sub(" ", text), style, span))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for text, style, span in self.lines:
+            if span is None:
+                yield Segment(text, style)
+            else:
+                start, end, span_style = span
+                yield Segment(text[:start], style)
+                yield Segment(text[start:end], span_style)
+                yield Segment(text[end:], style)
+            yield Segment.line()
 
 
 def _fit(text: str, width: int) -> str:

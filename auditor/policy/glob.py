@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 Token = tuple  # ("lit", ch) | ("any", frozenset) | ("star", frozenset)
@@ -41,7 +41,7 @@ class Pattern:
     tokens: tuple[Token, ...]
     ci: bool = False
 
-    @property
+    @cached_property
     def has_wildcard(self) -> bool:
         return any(t[0] != "lit" for t in self.tokens)
 
@@ -50,10 +50,28 @@ class Pattern:
         return "".join(t[1] for t in self.tokens if t[0] == "lit")
 
     def matches(self, text: str) -> bool:
-        return _regex(self.tokens, self.ci).fullmatch(text) is not None
+        return self._test(text)
 
-    def instantiations(self) -> list[str]:
+    @cached_property
+    def _test(self) -> Callable[[str], bool]:
+        """A string comparison for the commonest patterns (case-sensitive: a literal, or a literal then
+        ``*``), else the regex."""
+        tokens = self.tokens
+        if not self.ci and all(t[0] == "lit" for t in tokens):
+            word = "".join(t[1] for t in tokens)
+            return lambda text: text == word
+        if not self.ci and tokens[-1:] == (("star", NO_EXCL),) and all(t[0] == "lit" for t in tokens[:-1]):
+            prefix = "".join(t[1] for t in tokens[:-1])
+            return lambda text: text.startswith(prefix)
+        regex = _regex(tokens, self.ci)
+        return lambda text: regex.fullmatch(text) is not None
+
+    def instantiations(self) -> tuple[str, ...]:
         """A few readable strings this pattern matches (wildcards as nothing, or as ``x``)."""
+        return self._instantiations
+
+    @cached_property
+    def _instantiations(self) -> tuple[str, ...]:
         out = []
         for fill in ("", "x"):
             s = []
@@ -65,7 +83,7 @@ class Pattern:
                 else:
                     s.append(fill if fill not in t[1] else "")
             out.append("".join(s))
-        return out
+        return tuple(out)
 
 
 @lru_cache(maxsize=4096)
@@ -80,6 +98,7 @@ def _regex(tokens: tuple[Token, ...], ci: bool) -> re.Pattern:
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ci else 0))
 
 
+@lru_cache(maxsize=8192)
 def compile_glob(text: str, *, wildcards: bool = True, ci: bool = False, excl: frozenset[str] = NO_EXCL,
                  variables: bool = False) -> Pattern:
     """``*``/``?`` as wildcards (when ``wildcards``); ``${*}``-style escapes when ``variables``.
@@ -110,6 +129,7 @@ def compile_glob(text: str, *, wildcards: bool = True, ci: bool = False, excl: f
     return Pattern(tuple(tokens), ci)
 
 
+@lru_cache(maxsize=8192)
 def compile_arn(text: str, *, variables: bool = False) -> Pattern:
     """``ArnLike``/``ArnEquals``: six colon-separated segments, wildcards never cross a segment (but the
     last segment, the resource, may itself contain colons)."""
@@ -154,7 +174,7 @@ class Nfa:
         self.eps: list[list[int]] = [[]]
         self.final: frozenset[int] = frozenset()
         self._closure: list[frozenset[int]] = []
-        self._relevant: dict[frozenset[int], frozenset[str]] = {}
+        self._chars: set[str] | None = None
 
     def _new(self) -> int:
         self.edges.append([])
@@ -216,53 +236,102 @@ class Nfa:
     def start(self) -> frozenset[int]:
         return self._closure[0]
 
-    def step(self, states: frozenset[int], ch: str) -> frozenset[int]:
-        out: set[int] = set()
-        low = ch.lower()
-        for s in states:
-            for kind, arg, t in self.edges[s]:
-                if kind == "lit":
-                    if ch == arg or (self.ci and low == arg.lower()):
-                        out |= self._closure[t]
-                elif ch not in arg:
-                    out |= self._closure[t]
-        return frozenset(out)
-
-    def relevant(self, states: frozenset[int]) -> frozenset[str]:
-        """The characters that some edge out of ``states`` singles out (every other one acts alike)."""
-        got = self._relevant.get(states)
-        if got is None:
+    def chars(self) -> set[str]:
+        """Every character some edge singles out (do not modify the set)."""
+        if self._chars is None:
             out: set[str] = set()
-            for s in states:
-                for kind, arg, _ in self.edges[s]:
+            for edges in self.edges:
+                for kind, arg, _ in edges:
                     if kind == "lit":
                         out.add(arg)
                         if self.ci:
                             out.update({arg.lower(), arg.upper()})
                     else:
                         out.update(arg)
-            got = self._relevant[states] = frozenset(out)
-        return got
-
-    def accepts(self, states: frozenset[int]) -> bool:
-        return not self.final.isdisjoint(states)
-
-    def chars(self) -> set[str]:
-        out: set[str] = set()
-        for edges in self.edges:
-            for kind, arg, _ in edges:
-                if kind == "lit":
-                    out.add(arg)
-                    if self.ci:
-                        out.update({arg.lower(), arg.upper()})
-                else:
-                    out.update(arg)
-        return out
+            self._chars = out
+        return self._chars
 
 
 @lru_cache(maxsize=4096)
 def _nfa_of(p: Pattern) -> Nfa:
     return Nfa.build(list(p.tokens), p.ci)
+
+
+@lru_cache(maxsize=1024)
+def words_nfa(words: tuple[str, ...]) -> Nfa:
+    """An automaton for "one of these words" (kept, like a pattern's)."""
+    return Nfa.build([Words(words)])
+
+
+class _SideBySide:
+    """Several automata side by side, run as one DFA built as it goes: a DFA state is the set of states that
+    all of them are in (numbered apart), so one step moves them all. State 0 is the empty set (all dead);
+    ``nexts[d]`` maps a character to the next state (see :meth:`step`), ``relevant[d]`` holds the characters
+    that some automaton in ``d`` singles out, ``sigs[d]`` whether each automaton accepts in ``d``."""
+
+    def __init__(self, nfas: Sequence[Nfa]) -> None:
+        self.edges: list[list[tuple[str, Any, int]]] = []
+        self.closure: list[frozenset[int]] = []
+        self.ci: list[bool] = []
+        self.final_of: dict[int, int] = {}  # accepting state → its automaton
+        start: set[int] = set()
+        for i, n in enumerate(nfas):
+            off = len(self.edges)
+            self.edges += [[(kind, arg, t + off) for kind, arg, t in edges] for edges in n.edges]
+            self.closure += [frozenset(x + off for x in c) for c in n._closure]
+            self.ci += [n.ci] * len(n.edges)
+            self.final_of.update((f + off, i) for f in n.final)
+            start.update(x + off for x in n.start)
+        self.finals = frozenset(self.final_of)
+        self.none = (False,) * len(nfas)
+        self.ids: dict[frozenset[int], int] = {}
+        self.sets: list[frozenset[int]] = []
+        self.nexts: list[dict[str, int]] = []
+        self.relevant: list[frozenset[str]] = []
+        self.sigs: list[tuple[bool, ...]] = []
+        self.state(frozenset())
+        self.start = self.state(frozenset(start))
+
+    def state(self, states: frozenset[int]) -> int:
+        got = self.ids.get(states)
+        if got is None:
+            got = self.ids[states] = len(self.sets)
+            self.sets.append(states)
+            self.nexts.append({})
+            chars: set[str] = set()
+            for s in states:
+                for kind, arg, _ in self.edges[s]:
+                    if kind == "lit":
+                        chars.add(arg)
+                        if self.ci[s]:
+                            chars.update({arg.lower(), arg.upper()})
+                    else:
+                        chars.update(arg)
+            self.relevant.append(frozenset(chars))
+            accepting = states & self.finals
+            if accepting:
+                sig = list(self.none)
+                for s in accepting:
+                    sig[self.final_of[s]] = True
+                self.sigs.append(tuple(sig))
+            else:
+                self.sigs.append(self.none)
+        return got
+
+    def step(self, d: int, ch: str) -> int:
+        got = self.nexts[d].get(ch)
+        if got is None:
+            out: set[int] = set()
+            low = ch.lower()
+            for s in self.sets[d]:
+                for kind, arg, t in self.edges[s]:
+                    if kind == "lit":
+                        if ch == arg or (self.ci[s] and low == arg.lower()):
+                            out |= self.closure[t]
+                    elif ch not in arg:
+                        out |= self.closure[t]
+            got = self.nexts[d][ch] = self.state(frozenset(out))
+        return got
 
 
 def alphabet(patterns: Sequence[Pattern | Nfa], extra: Iterable[str] = ()) -> list[str]:
@@ -283,39 +352,36 @@ def witnesses(patterns: Sequence[Pattern | Nfa], *, cap: int = 4000, extra_chars
     """For every achievable tuple of (matches pattern i), a shortest string achieving it.
 
     Returns ``(signature → witness, complete)``; ``complete`` is False when the search stopped at ``cap``
-    product states (then some rare combinations may be missing).
+    product states (then some rare combinations may be missing). The answer depends on the patterns only,
+    and a scan asks again for the same ones (the checks analyse one policy several ways), so it is kept.
     """
+    found, complete = _witnesses(tuple(patterns), cap, tuple(extra_chars))
+    return dict(found), complete
+
+
+@lru_cache(maxsize=1024)
+def _witnesses(patterns: tuple[Pattern | Nfa, ...], cap: int, extra_chars: tuple[str, ...]
+               ) -> tuple[dict[tuple[bool, ...], str], bool]:
     nfas = [Nfa.of(p) for p in patterns]
     if not nfas:
         return {(): ""}, True
     sigma = alphabet(nfas, extra_chars)
     special = set().union(*(n.chars() for n in nfas))
     fresh = [c for c in sigma if c not in special and c not in set(extra_chars)][:1]
-    caches: list[dict] = [{} for _ in nfas]
-    start = tuple(n.start for n in nfas)
-    seen = {start: ""}
-    queue = deque([start])
+    # A state of the search: where every pattern is (see :class:`_SideBySide`).
+    side = _SideBySide(nfas)
+    seen = {side.start: ""}
+    queue = deque([side.start])
     found: dict[tuple[bool, ...], str] = {}
     complete = True
-    idx = range(len(nfas))
     while queue:
-        state = queue.popleft()
-        text = seen[state]
-        found.setdefault(tuple(nfas[i].accepts(state[i]) for i in idx), text)
-        live = [i for i in idx if state[i]]
-        if not live:
+        d = queue.popleft()
+        text = seen[d]
+        found.setdefault(side.sigs[d], text)
+        if not d:
             continue  # every pattern is dead: nothing new can happen below
-        chars = set(fresh).union(*(nfas[i].relevant(state[i]) for i in live))
-        for ch in sorted(chars):
-            nxt_list = list(state)
-            for i in live:
-                cache = caches[i]
-                key = (state[i], ch)
-                got = cache.get(key)
-                if got is None:
-                    got = cache[key] = nfas[i].step(state[i], ch)
-                nxt_list[i] = got
-            nxt = tuple(nxt_list)
+        for ch in sorted(side.relevant[d].union(fresh)):
+            nxt = side.step(d, ch)
             if nxt not in seen:
                 if len(seen) >= cap:
                     complete = False

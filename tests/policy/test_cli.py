@@ -67,3 +67,12 @@ def test_errors_exit_2_with_a_message(tmp_path, args, message):
     assert r.exit_code == 2
     assert message in r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_control_characters_in_policy_text_do_not_reach_the_terminal(tmp_path):
+    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "A\tB\x1b[31mRED\r", "Effect": "Allow", "Principal": "*",
+                                                    "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}
+    r = runner.invoke(app, ["explain", write(tmp_path, "ctl.json", doc)])
+    assert r.exit_code == 0, r.output
+    assert "A B [31mRED" in r.output
+    assert not any(c in r.output for c in "\t\x1b\r")

@@ -191,3 +191,12 @@ def test_all_actions_enumeration_groups_by_behaviour():
     labels = {at.label for at in a.dim("action").atoms}
     assert "s3:GetObject" in labels and "any other S3 action" in labels
     assert a.decisions() == {Decision.DENIED}
+
+
+def test_not_modelled_keys_are_listed_in_the_order_the_policy_names_them():
+    def doc(*keys):
+        return {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*",
+                               "Condition": {"StringEquals": {k: "x"}}} for k in keys]}
+
+    assert analyze(parse(doc("aws:Referer", "s3:x-amz-acl"))).not_modelled == ["aws:Referer", "s3:x-amz-acl"]
+    assert analyze(parse(doc("s3:x-amz-acl", "aws:Referer"))).not_modelled == ["s3:x-amz-acl", "aws:Referer"]

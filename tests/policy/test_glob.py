@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from auditor.policy.glob import compile_arn, compile_glob, literal, witnesses
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.policy.glob import _regex, compile_arn, compile_glob, literal, witnesses
 
 
 def test_glob_matching():
@@ -35,3 +38,22 @@ def test_witnesses_case_insensitive():
     pats = [literal("AbC", ci=True), literal("abc")]
     found, _ = witnesses(pats)
     assert (True, False) in found and (True, True) in found
+
+
+GLOB_CHARS = "ab*?:/ßK\u212aſ\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=GLOB_CHARS, max_size=6), st.booleans(), st.text(alphabet=GLOB_CHARS + "AB", max_size=8))
+def test_pattern_matching_agrees_with_its_regex(glob, ci, text):
+    """Literals and ``literal*`` are compared as strings, without the regex: the answers must not change."""
+    for pattern in (compile_glob(glob, ci=ci), compile_glob(glob, ci=ci, wildcards=False), compile_arn(glob)):
+        assert pattern.matches(text) == (_regex(pattern.tokens, pattern.ci).fullmatch(text) is not None)
+
+
+def test_witnesses_are_kept_but_every_caller_gets_its_own_answer():
+    pats = [compile_glob("ve1*"), compile_glob("*2")]
+    first, _ = witnesses(pats)
+    first.clear()
+    again, complete = witnesses(pats)
+    assert again and complete and again == witnesses(list(pats))[0]

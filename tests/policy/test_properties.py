@@ -7,10 +7,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.policy import Decision, analyze, evaluate, parse
+from auditor.policy import ANONYMOUS, Decision, Principal, analyze, evaluate, parse
+from auditor.policy.evaluate import principal_test, principal_truth
 from auditor.policy.explain import render_table, to_json
 
-from .strategies import BUCKET, policies, requests
+from .strategies import ARNS, BUCKET, SERVICES, policies, principal_spec, requests
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -82,3 +83,23 @@ def test_explain_renders_every_generated_policy(document):
     a = analyze(parse(document), action="s3:GetObject", force=("path",))
     assert "outcome" in render_table(a, "x.json")
     json.loads(to_json(a, "x.json"))
+
+
+PRINCIPALS = st.one_of(
+    st.just(ANONYMOUS),
+    st.sampled_from(ARNS + ["arn:aws:iam::444455556666:root", "not-an-arn", ""]).map(lambda a: Principal("AWS", a)),
+    st.sampled_from(SERVICES).map(lambda s: Principal("Service", s)),
+    st.sampled_from(["CanonicalUser", "Federated"]).map(lambda k: Principal(k, "x")),
+)
+
+
+@SETTINGS
+@given(st.sampled_from(["Principal", "NotPrincipal"]), principal_spec(), st.lists(PRINCIPALS, min_size=1, max_size=6))
+def test_principal_test_is_principal_truth(element, spec, principals):
+    """The analysis tests principals with sets made once per statement; the reference loops over the entries."""
+    doc = {"Statement": {"Effect": "Deny", element: spec, "Action": "s3:*", "Resource": "*"}}
+    parsed = parse(doc).statements[0].principal
+    assert parsed is not None
+    test = principal_test(parsed)
+    for p in principals:
+        assert test(p) == principal_truth(parsed, p), (spec, p)
