@@ -10,6 +10,7 @@ depends on it, which keeps the table small and makes each row read as "whatever 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 from collections.abc import Callable, Iterable
@@ -261,8 +262,9 @@ def _unique(xs: Iterable[Any]) -> list[Any]:
 
 class _Builder:
     def __init__(self, policy: Policy, *, action: str | None, bucket: str | None, owner: str | None,
-                 principal: Principal | None) -> None:
+                 principal: Principal | None, originals: dict[str, str]) -> None:
         self.policy = policy
+        self.originals = originals  # renamed condition key → the key requests carry
         self.action = action
         self.bucket = bucket
         self.owner = owner
@@ -591,7 +593,8 @@ class _Builder:
         if key not in NETWORK_PRESENCE and key not in ALWAYS_KEYS:
             atoms.append(Atom("(absent)", ABSENT, ("absent",), {key: ABSENT}, True))
         category = ("restricting" if key in RESTRICTING_KEYS else "free" if key in FREE_KEYS else "weak")
-        return Dim(key, title, order, sig_of, lambda r, k=key: r.value(k), atoms, category=category)
+        carried = self.originals.get(key, key)
+        return Dim(key, title, order, sig_of, lambda r: r.value(carried), atoms, category=category)
 
     def _ip_candidates(self, key: str, nets: list[net.Network]) -> list[tuple[str, str, bool]]:
         public_only = key == "aws:sourceip"
@@ -689,8 +692,10 @@ def analyze(
     policies); ``force`` names dimensions to branch on even where no statement depends on them (``"path"``
     makes the table show every network path).
     """
+    answer_for = policy
+    policy, originals = _without_collisions(policy)
     b = _Builder(policy, action=action, bucket=bucket or (policy.bucket_names() or [None])[0], owner=owner,
-                 principal=principal)
+                 principal=principal, originals=originals)
     names = ["action", "path", *[k for k in NETWORK_ORDER if k in b.used], "principal"]
     names += [k for k in sorted(b.used) if k not in NETWORK_ORDER and k not in DERIVED_KEYS]
     names.append("resource")
@@ -987,8 +992,33 @@ def analyze(
         notes.append(f"the table was cut at {max_rows} rows; the remaining contexts are not shown")
     if any(st.broken for st in policy.statements):
         notes.append("statements that cannot be interpreted make the rows they could affect 'unknown'")
-    return Analysis(policy, dims, rows, action, b.bucket, [b.key_spelling[k] for k in b.used
-                                                            if k not in MODELLED_KEYS], notes, complete)
+    return Analysis(answer_for, dims, rows, action, b.bucket, [b.key_spelling[k] for k in b.used
+                                                                if k not in MODELLED_KEYS], notes, complete)
+
+
+#: Names the search gives dimensions of its own (and it marks its own assignment keys with "@").
+OWN_NAMES = frozenset(("action", "path", "principal", "resource"))
+
+
+def _without_collisions(policy: Policy) -> tuple[Policy, dict[str, str]]:
+    """``policy`` with every condition key that would pass for one of the search's own names renamed (no
+    real condition key is spelled so, but a document may say anything), and the original of each new name."""
+    keys = policy.keys()
+    clashing = [k for k in keys if k in OWN_NAMES or k.startswith("@")]
+    if not clashing:
+        return policy, {}
+    taken = set(keys) | OWN_NAMES
+    renamed: dict[str, str] = {}
+    for k in clashing:
+        new = f"condition key {k}"
+        while new in taken:
+            new += "'"
+        taken.add(new)
+        renamed[k] = new
+    statements = tuple(dataclasses.replace(st, clauses=tuple(
+        dataclasses.replace(c, key_lc=renamed.get(c.key_lc, c.key_lc)) for c in st.clauses))
+        for st in policy.statements)
+    return dataclasses.replace(policy, statements=statements), {new: k for k, new in renamed.items()}
 
 
 def _merged_atom(d: Dim, atoms: list[Atom], *, alone: bool) -> Atom:

@@ -200,3 +200,17 @@ def test_not_modelled_keys_are_listed_in_the_order_the_policy_names_them():
 
     assert analyze(parse(doc("aws:Referer", "s3:x-amz-acl"))).not_modelled == ["aws:Referer", "s3:x-amz-acl"]
     assert analyze(parse(doc("s3:x-amz-acl", "aws:Referer"))).not_modelled == ["s3:x-amz-acl", "aws:Referer"]
+
+
+def test_condition_keys_spelled_like_the_engines_own_names_are_just_keys():
+    """No real condition key is called "Principal" or "@resource", but a document may say anything."""
+    for key in ("Principal", "action", "@resource", "@path"):
+        p = parse({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                  "Resource": "arn:aws:s3:::b/*", "Condition": {"StringEquals": {key: "x"}}}]})
+        a = analyze(p, bucket="b")
+        assert a.not_modelled == [key]
+        for value in ("x", "y", None):
+            r = Request("s3:GetObject", "arn:aws:s3:::b/k", keys={} if value is None else {key: value})
+            rows = a.rows_for(r)
+            assert len(rows) == 1 and rows[0].decision is evaluate(p, r).decision
+            assert rows[0].decision is (Decision.ALLOWED if value == "x" else Decision.NOT_ALLOWED)
