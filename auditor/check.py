@@ -24,7 +24,14 @@ RunFn = Callable[[Any, "Recorder"], None]
 class Check:
     meta: CheckMeta
     run: RunFn
-    requires: tuple[str, ...] = ()  # inventory listings to prefetch, e.g. ("sqs.queues",)
+    requires: tuple[str, ...] = ()  # declared reads: loads of auditor.inventory.loads, e.g. ("sqs.queues",)
+
+    @property
+    def operations(self):
+        """Every API operation this check's verdicts may depend on (its loads and what they build on)."""
+        from .inventory.loads import closure, operations
+
+        return operations(closure(self.requires, deep=True))
 
     @property
     def id(self) -> str:
@@ -60,6 +67,13 @@ def check(
         confidence=confidence,
         deep=deep,
     )
+
+    from .inventory.loads import LOADS
+
+    unknown = [key for key in requires if key not in LOADS]
+    if unknown:
+        raise ValueError(f"invalid check metadata for {id!r}: unknown inventory load(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(LOADS))})")
 
     def wrap(fn: RunFn) -> Check:
         return Check(meta, fn, tuple(requires))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from auditor.check import Recorder, check
 from auditor.inventory import Inventory
-from auditor.inventory.core import capture
 from auditor.model import Confidence, Severity
 
 from ._common import SQS_ERRORS_DOC, enabled_sqs_mappings
@@ -109,14 +108,14 @@ def single_message(inv: Inventory, rec: Recorder) -> None:
     cli=_CLI,
     terraform=_TF,
     docs=(SQS_ERRORS_DOC, _POWERTOOLS_DOC),
-    requires=_REQUIRES,
+    requires=(*_REQUIRES, "lambda.code"),
     deep=True,
 )
 def code_mismatch(inv: Inventory, rec: Recorder) -> None:
     items = list(enabled_sqs_mappings(inv, rec))
     for region in inv.regions:
         arns = sorted({i.mapping.function_arn for i in items if i.region is region})
-        region.pools.map_detail(lambda a, r=region: capture(lambda: r.awslambda.code_signals(a)), arns)
+        region.awslambda.prefetch_code(arns)
     for item in items:
         m = item.mapping
         with rec.evaluating(item.queue_resource, key=m.function_arn):

@@ -14,7 +14,7 @@ from typing import Any
 
 from auditor.check import Recorder, check
 from auditor.inventory import Inventory
-from auditor.inventory.core import NotAvailable, capture
+from auditor.inventory.core import NotAvailable
 from auditor.model import Confidence, Resource, Severity
 from auditor.policy import Analysis, Decision, Policy, Principal, analyze, parse
 from auditor.policy.context import NETWORK_KEYS, can_co_occur
@@ -407,7 +407,7 @@ def _needs_weak(a: Analysis, row) -> bool:
         "  block_public_policy     = true\n  restrict_public_buckets = true\n}"
     ),
     docs=(BPA_DOC, ANALYZER_DOC),
-    requires=_REQUIRES,
+    requires=(*_REQUIRES, "s3.public_access"),
 )
 def public_access(inv: Inventory, rec: Recorder) -> None:
     for subject, _ in readable_subjects(inv, rec):
@@ -467,33 +467,13 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # BP-5
 # ------------------------------------------------------------------------------------------------------------
-def _signers(inv: Inventory, rec: Recorder) -> dict[str, dict[str, Any]]:
-    """Role ARN → {"users": [...], "region": r} for Lambda function roles and ECS task roles."""
-    roles: dict[str, dict[str, Any]] = {}
-    for region in inv.regions:
-        try:
-            functions = region.awslambda.functions()
-        except NotAvailable as exc:
-            rec.not_evaluated(region.scope("lambda-functions"), exc.reason, exc.iam_action)
-            functions = {}
-        for fn in functions.values():
-            if fn.role:
-                roles.setdefault(fn.role, {"users": []})["users"].append(f"Lambda function {fn.name}")
-        # ECS task roles: EcsInventory.task_definitions_in_use() (auditor/inventory/ecs.py); guarded so this
-        # check still runs where the ECS inventory is missing or cannot be listed.
-        getter = getattr(getattr(region, "ecs", None), "task_definitions_in_use", None)
-        if getter is None:
-            continue
-        got = capture(getter)
-        if isinstance(got, NotAvailable):
-            rec.not_evaluated(region.scope("ecs-task-definitions"), got.reason, got.iam_action)
-            continue
-        for td in got or []:
-            role = getattr(td, "task_role_arn", "") or ""
-            if role:
-                label = getattr(td, "label", "") or getattr(td, "arn", "")
-                roles.setdefault(role, {"users": []})["users"].append(f"ECS task {label}")
-    return roles
+def _signers(inv: Inventory, rec: Recorder) -> dict[str, list[str]]:
+    """Role ARN → who runs as it (Lambda functions, ECS tasks); listings that could not be read are recorded
+    as not evaluated (a signer there is unknown)."""
+    roles = inv.workload_roles()
+    for scope, exc in roles.gaps:
+        rec.not_evaluated(scope, exc.reason, exc.iam_action)
+    return roles.users
 
 
 def identity_policy(docs: list[tuple[str, Any]]) -> Policy:
@@ -542,17 +522,17 @@ def network_conditioned(a: Analysis) -> tuple[bool, list[str]]:
         "bucket/prefix instead), or make sure the URLs are only used from the listed networks."
     ),
     docs=(PRESIGNED_DOC, CONDITION_KEYS_DOC),
-    requires=("lambda.functions",),
+    requires=("iam.workload_roles",),
 )
 def presigned_url_network(inv: Inventory, rec: Recorder) -> None:
     if inv.aws is None:
         return
-    for role_arn, info in sorted(_signers(inv, rec).items()):
+    for role_arn, users_of in sorted(_signers(inv, rec).items()):
         from auditor.inventory.iam import role_name
 
         name = role_name(role_arn)
         res = Resource("aws", inv.account, "global", "iam-role", name, role_arn)
-        users = ", ".join(sorted(set(info["users"]))[:5])
+        users = ", ".join(sorted(set(users_of))[:5])
         with rec.evaluating(res):
             docs = [(p.name.rsplit("/", 1)[-1], p.document) for p in inv.iam.role_policies(role_arn)]
             policy = identity_policy(docs)
@@ -565,7 +545,7 @@ def presigned_url_network(inv: Inventory, rec: Recorder) -> None:
                     f"Role {name} (used by {users}) can s3:GetObject only from {'; '.join(where)} "
                     f"({', '.join(stmts)}): presigned URLs it signs carry its credentials, so they work only "
                     "for users on those networks.",
-                    evidence={"role": role_arn, "used_by": sorted(set(info["users"])), "works_from": where,
+                    evidence={"role": role_arn, "used_by": sorted(set(users_of)), "works_from": where,
                               "statements": stmts},
                     key="presign",
                 )

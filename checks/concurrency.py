@@ -19,7 +19,7 @@ from auditor.model import Resource, Severity
 
 from ._common import SQS_SCALING_DOC
 
-_REQUIRES = ("lambda.mappings",)
+_REQUIRES = ("lambda.mappings", "lambda.reserved")
 _CONCURRENCY_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html"
 _CLI = ("aws lambda update-event-source-mapping --uuid UUID --scaling-config MaximumConcurrency=N\n"
         "aws lambda put-function-concurrency --function-name NAME --reserved-concurrent-executions R")

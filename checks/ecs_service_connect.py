@@ -33,8 +33,7 @@ DEPLOYMENT_API_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/
 CLOUDMAP_NS_DOC = "https://docs.aws.amazon.com/cloud-map/latest/dg/working-with-namespaces.html"
 LAMBDA_VPC_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
 
-_REQUIRES = ("ecs.services", "lambda.functions")
-_REQUIRES_TD = (*_REQUIRES, "ecs.task_definitions_in_use")
+_TOPOLOGY = ("ecs.services", "cloudmap.discovery")
 
 # ------------------------------------------------------------------------------------------------------------
 # Host tokens: how an environment value names a host
@@ -284,7 +283,7 @@ def _env_error(fn: Function) -> str:
         "    registry_arn = aws_service_discovery_service.svc.arn\n  }\n}"
     ),
     docs=(SC_CONCEPTS_DOC, DISCOVERY_DOC, DEPLOYMENT_API_DOC),
-    requires=_REQUIRES,
+    requires=(*_TOPOLOGY, "lambda.functions"),
 )
 def lambda_calls_service_connect_name(inv: Inventory, rec: Recorder) -> None:
     for region in inv.regions:
@@ -448,7 +447,7 @@ def _service_ports(region: RegionInventory, svc: EcsService, config: ServiceConn
     ),
     cli="aws ecs update-service --cluster CLUSTER --service SERVICE --service-registries registryArn=SRV_ARN",
     docs=(SC_CONCEPTS_DOC, DISCOVERY_DOC, LAMBDA_VPC_DOC),
-    requires=_REQUIRES_TD,
+    requires=(*_TOPOLOGY, "ecs.task_definitions", "ec2.network", "lambda.functions"),
 )
 def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
     for region in inv.regions:
@@ -594,7 +593,7 @@ def _ecs_calls(region: RegionInventory) -> _EcsCalls:
         "outside ECS calls the service."
     ),
     docs=(SC_CONCEPTS_DOC, SC_DOC, DISCOVERY_DOC),
-    requires=_REQUIRES_TD,
+    requires=(*_TOPOLOGY, "ecs.task_definitions", "lambda.functions"),
 )
 def dns_discovery_only_ecs_callers(inv: Inventory, rec: Recorder) -> None:
     for region in inv.regions:
@@ -715,7 +714,7 @@ def dns_discovery_only_ecs_callers(inv: Inventory, rec: Recorder) -> None:
         "\"clientAliases\":[{\"port\":8080,\"dnsName\":\"SERVICE\"}]}]}'"
     ),
     docs=(SC_CONCEPTS_DOC, SC_DOC, CLOUDMAP_NS_DOC),
-    requires=_REQUIRES_TD,
+    requires=(*_TOPOLOGY, "ecs.task_definitions"),
 )
 def unreachable_service_connect_role(inv: Inventory, rec: Recorder) -> None:
     for region in inv.regions:

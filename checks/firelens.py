@@ -30,7 +30,7 @@ DD_FARGATE_DOC = "https://docs.datadoghq.com/integrations/ecs_fargate/"
 DD_FLUENTBIT_DOC = "https://docs.datadoghq.com/logs/guide/fluentbit/"
 DD_SITES_DOC = "https://docs.datadoghq.com/getting_started/site/"
 
-_REQUIRES = ("ecs.services", "ecs.task_definitions_in_use")
+_REQUIRES = ("ecs.services", "ecs.task_definitions")
 
 #: Datadog sites whose log intake is ``http-intake.logs.<site>`` (check-rules.md §2 plus the current list).
 INTAKE_SITES = (

@@ -9,7 +9,8 @@ from auditor.model import Severity
 
 from ._common import SQS_CONFIGURE_DOC, SQS_DLQ_DOC, MappedQueue, enabled_sqs_mappings
 
-_VT_REQUIRES = ("lambda.mappings", "lambda.functions", "sqs.queues")
+_DLQ_REQUIRES = ("lambda.mappings", "sqs.queues")
+_VT_REQUIRES = (*_DLQ_REQUIRES, "lambda.functions", "lambda.configurations")
 
 
 def _timeouts(inv: Inventory, rec: Recorder):
@@ -146,7 +147,7 @@ def _source_queues(inv: Inventory, rec: Recorder):
         "    deadLetterTargetArn = aws_sqs_queue.dlq.arn\n    maxReceiveCount     = 5\n  })\n}"
     ),
     docs=(SQS_DLQ_DOC, SQS_CONFIGURE_DOC),
-    requires=_VT_REQUIRES,
+    requires=_DLQ_REQUIRES,
 )
 def no_redrive(inv: Inventory, rec: Recorder) -> None:
     for item in _source_queues(inv, rec):
@@ -179,7 +180,7 @@ def no_redrive(inv: Inventory, rec: Recorder) -> None:
     ),
     terraform='redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.dlq.arn, maxReceiveCount = 5 })',
     docs=(SQS_CONFIGURE_DOC, SQS_DLQ_DOC),
-    requires=_VT_REQUIRES,
+    requires=_DLQ_REQUIRES,
 )
 def low_max_receive(inv: Inventory, rec: Recorder) -> None:
     for item in _source_queues(inv, rec):
@@ -217,7 +218,7 @@ def low_max_receive(inv: Inventory, rec: Recorder) -> None:
     cli="aws sqs set-queue-attributes --queue-url DLQ_URL --attributes MessageRetentionPeriod=1209600",
     terraform='resource "aws_sqs_queue" "dlq" {\n  message_retention_seconds = 1209600\n}',
     docs=(SQS_DLQ_DOC,),
-    requires=_VT_REQUIRES,
+    requires=_DLQ_REQUIRES,
 )
 def dlq_retention(inv: Inventory, rec: Recorder) -> None:
     for item in _source_queues(inv, rec):

@@ -8,7 +8,6 @@ or files given on the command line.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,11 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .s3 import S3Inventory
     from .sqs import SqsInventory
 
-__all__ = ["Inventory", "RegionInventory", "FileInputs", "NotAvailable", "ConfigurationError", "CallStats"]
-
-
-#: Prefetch key prefix → RegionInventory attribute, where the service name is not a valid identifier.
-_SERVICE_ATTR = {"lambda": "awslambda"}
+__all__ = ["Inventory", "RegionInventory", "FileInputs", "WorkloadRoles", "NotAvailable", "ConfigurationError", "CallStats"]
 
 
 class RegionInventory:
@@ -95,6 +90,18 @@ class RegionInventory:
 
 
 @dataclass
+class WorkloadRoles:
+    users: dict[str, list[str]] = field(default_factory=dict)  # role ARN → "Lambda function x", "ECS task y:3"
+    gaps: list[tuple[Resource, NotAvailable]] = field(default_factory=list)
+
+    def add(self, role_arn: str, user: str) -> None:
+        self.users.setdefault(role_arn, []).append(user)
+
+    def __iter__(self):
+        return iter(sorted(self.users))
+
+
+@dataclass
 class FileInputs:
     """Documents given on the command line (``auditor scan-file``) instead of a live account."""
 
@@ -143,28 +150,42 @@ class Inventory:
         return IamInventory(self)
 
     def prefetch(self, keys: Iterable[str]) -> None:
-        """Warm the listings the selected checks need, all regions and services at once.
+        """Warm the loads ``keys`` name (see :mod:`auditor.inventory.loads`) and wait for them."""
+        from .loads import jobs
 
-        ``keys`` name loaders as ``"<service>.<method>"`` (e.g. ``"sqs.queues"``); per-region services are
-        fetched for every region, ``s3.*``/``iam.*``/``datadog.*`` once. Failures are cached and surface
-        when a check asks, as "not evaluated".
-        """
-        jobs = []
-        for key in sorted(set(keys)):
-            service, method = key.split(".", 1)
-            if service in ("s3", "iam", "datadog"):
-                target = self.datadog if service == "datadog" else getattr(self, service)
-                if target is not None:
-                    jobs.append(getattr(target, method))
-            else:
-                attr = _SERVICE_ATTR.get(service, service)
-                for region in self.regions:
-                    jobs.append(getattr(getattr(region, attr), method))
-        futures = [self.pools.listing.submit(capture, job) for job in jobs]
+        futures = [self.pools.listing.submit(job) for _, job in jobs(self, keys)]
         for fut in futures:
-            # Failures are cached by the memo; each check meets them in its own handling.
-            with contextlib.suppress(Exception):
-                fut.result()
+            fut.result()
+
+    def workload_roles(self) -> WorkloadRoles:
+        """The IAM roles Lambda functions and ECS tasks of the scanned regions run as, with who uses each, and
+        the listings that could not be read (so the roles found may be incomplete there)."""
+
+        def load() -> WorkloadRoles:
+            out = WorkloadRoles()
+            for region in self.regions:
+                functions = capture(region.awslambda.functions)
+                if isinstance(functions, NotAvailable):
+                    out.gaps.append((region.scope("lambda-functions"), functions))
+                else:
+                    for fn in functions.values():
+                        if fn.role:
+                            out.add(fn.role, f"Lambda function {fn.name}")
+                in_use = capture(region.ecs.task_definitions_in_use)
+                if isinstance(in_use, NotAvailable):
+                    out.gaps.append((region.scope("ecs-task-definitions"), in_use))
+                    continue
+                out.gaps.extend(region.ecs.gaps())  # clusters and services whose task definitions are unknown
+                for td in in_use:
+                    if td.error is not None:  # the role it runs as is unknown: a gap in the list of roles
+                        why = NotAvailable(f"task definition {td.label}: {td.error.reason}", td.error.iam_action,
+                                           kind=td.error.kind)
+                        out.gaps.append((region.scope("ecs-task-definitions"), why))
+                    elif td.task_role_arn:
+                        out.add(td.task_role_arn, f"ECS task {td.label}")
+            return out
+
+        return self.memo.get("workload_roles", load)
 
     def close(self) -> None:
         self.pools.shutdown()

@@ -114,6 +114,10 @@ class LambdaInventory:
     def prefetch_configurations(self, function_arns: list[str]) -> None:
         self._r.pools.map_detail(lambda a: capture(lambda: self.configuration(a)), sorted(set(function_arns)))
 
+    def prefetch_code(self, function_arns: list[str]) -> None:
+        """Deep scan: download each function version's package once, concurrently."""
+        self._r.pools.map_detail(lambda a: capture(lambda: self.code_signals(a)), sorted(set(function_arns)))
+
     def code_signals(self, function_arn: str):
         """Deep scan: what the function's package says about partial batch responses (one download each)."""
         return self._r.memo.get(("lambda.code", function_arn), lambda: self._load_code(function_arn))

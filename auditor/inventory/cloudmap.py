@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .arn import Arn
+from .core import capture
 
 if TYPE_CHECKING:
     from . import RegionInventory
@@ -95,6 +96,17 @@ class CloudMapInventory:
         """``GetService`` → ``NamespaceId`` → ``GetNamespace`` (each cached)."""
         svc = self.service(registry_arn)
         return Registry(svc, self.namespace(svc.namespace_id))
+
+    def prefetch_for(self, services) -> None:
+        """Every namespace (given as an ARN) and registry the ECS ``services`` use, concurrently.
+
+        Namespaces given by name need no call: endpoint names use the name.
+        """
+        namespaces = sorted({c.namespace for s in services for c in s.service_connect
+                             if c.enabled and c.namespace.startswith(("arn:", "ns-"))})
+        self._r.pools.map_detail(lambda r: capture(lambda: self.namespace(r)), namespaces)
+        registries = sorted({a for s in services for a in s.registry_arns})
+        self._r.pools.map_detail(lambda a: capture(lambda: self.registry(a)), registries)
 
     # -- loaders ------------------------------------------------------------------------------------------
     def _get_service(self, ref: str) -> DiscoveryService:

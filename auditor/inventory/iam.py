@@ -7,7 +7,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .core import NotAvailable
+from .core import NotAvailable, capture
 
 if TYPE_CHECKING:
     from . import Inventory
@@ -52,30 +52,58 @@ class IamInventory:
     def managed_policy(self, policy_arn: str) -> IdentityPolicy:
         return self._inv.memo.get(("iam.managed", policy_arn), lambda: self._load_managed(policy_arn))
 
-    def _load_role(self, role_arn: str) -> list[IdentityPolicy]:
-        aws = self._inv.aws
-        if aws is None:
+    def prefetch_roles(self, role_arns: list[str]) -> None:
+        """Read many roles' policies concurrently: first every role's listings, then every inline document and
+        every distinct attached policy (a managed policy shared by many roles is read once)."""
+        roles = sorted(set(role_arns))
+        listed = self._inv.pools.map_detail(lambda a: capture(lambda: self._listing(a)), roles)
+        jobs: list = []
+        for arn, got in zip(roles, listed, strict=True):
+            if isinstance(got, NotAvailable):
+                continue
+            inline, attached = got
+            jobs += [lambda a=arn, n=n: self._inline(a, n) for n in inline]
+            jobs += [lambda p=p: self.managed_policy(p) for p in attached]
+        self._inv.pools.map_detail(capture, jobs)
+        for arn in roles:
+            capture(lambda a=arn: self.role_policies(a))  # assembled from the memo, no calls
+
+    def _aws(self):
+        if self._inv.aws is None:
             raise NotAvailable("no AWS account to read IAM roles from")
-        name = role_name(role_arn)
-        out: list[IdentityPolicy] = []
-        inline: list[str] = []
-        for page in aws.paginate("iam", self._region, "ListRolePolicies", page_size=1000, RoleName=name):
-            inline.extend(page.get("PolicyNames") or [])
-        attached: list[str] = []
-        for page in aws.paginate("iam", self._region, "ListAttachedRolePolicies", page_size=1000, RoleName=name):
-            attached.extend(p["PolicyArn"] for p in page.get("AttachedPolicies") or [] if p.get("PolicyArn"))
+        return self._inv.aws
 
-        def get_inline(pname: str) -> IdentityPolicy:
-            got = aws.call("iam", self._region, "GetRolePolicy", RoleName=name, PolicyName=pname)
-            return IdentityPolicy(pname, "inline", _document(got.get("PolicyDocument")))
+    def _listing(self, role_arn: str) -> tuple[list[str], list[str]]:
+        """(inline policy names, attached policy ARNs) of a role."""
 
-        out += self._inv.pools.map_detail(get_inline, sorted(inline))
-        out += self._inv.pools.map_detail(self.managed_policy, sorted(attached))
-        return out
+        def load() -> tuple[list[str], list[str]]:
+            aws, name = self._aws(), role_name(role_arn)
+            inline: list[str] = []
+            for page in aws.paginate("iam", self._region, "ListRolePolicies", page_size=1000, RoleName=name):
+                inline.extend(page.get("PolicyNames") or [])
+            attached: list[str] = []
+            for page in aws.paginate("iam", self._region, "ListAttachedRolePolicies", page_size=1000,
+                                     RoleName=name):
+                attached.extend(p["PolicyArn"] for p in page.get("AttachedPolicies") or [] if p.get("PolicyArn"))
+            return sorted(set(inline)), sorted(set(attached))
+
+        return self._inv.memo.get(("iam.role_listing", role_arn), load)
+
+    def _inline(self, role_arn: str, policy_name: str) -> IdentityPolicy:
+        def load() -> IdentityPolicy:
+            got = self._aws().call("iam", self._region, "GetRolePolicy", RoleName=role_name(role_arn),
+                                   PolicyName=policy_name)
+            return IdentityPolicy(policy_name, "inline", _document(got.get("PolicyDocument")))
+
+        return self._inv.memo.get(("iam.inline", role_arn, policy_name), load)
+
+    def _load_role(self, role_arn: str) -> list[IdentityPolicy]:
+        inline, attached = self._listing(role_arn)
+        out = self._inv.pools.map_detail(lambda n: self._inline(role_arn, n), inline)
+        return out + self._inv.pools.map_detail(self.managed_policy, attached)
 
     def _load_managed(self, policy_arn: str) -> IdentityPolicy:
-        aws = self._inv.aws
-        assert aws is not None
+        aws = self._aws()
         meta = aws.call("iam", self._region, "GetPolicy", PolicyArn=policy_arn).get("Policy") or {}
         version = meta.get("DefaultVersionId") or "v1"
         got = aws.call("iam", self._region, "GetPolicyVersion", PolicyArn=policy_arn, VersionId=version)

@@ -45,6 +45,30 @@ def _region(location: Any) -> str:
     return "eu-west-1" if location == "EU" else str(location)
 
 
+def may_be_public(text: str) -> bool:
+    """Whether a policy text may grant access to anyone: an Allow statement with a wildcard principal or with
+    NotPrincipal. Anything unreadable counts as "may" (the checks decide; this only chooses what to fetch)."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return True
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return True
+    for st in statements:
+        if not isinstance(st, dict):
+            return True
+        if str(st.get("Effect", "")).lower() != "allow":
+            continue
+        if "NotPrincipal" in st or "*" in json.dumps(st.get("Principal", "*")):
+            return True
+    return False
+
+
 class S3Inventory:
     def __init__(self, inventory: Inventory) -> None:
         self._inv = inventory
@@ -82,6 +106,15 @@ class S3Inventory:
     def account_public_access_block(self) -> dict[str, bool] | None:
         """The account-wide Block Public Access configuration (s3control; None when none is set)."""
         return self._inv.memo.get("s3.account_pab", self._get_account_pab)
+
+    def prefetch_public_access(self) -> None:
+        """The account's Block Public Access settings, and each bucket's where its policy may be public (an
+        Allow to a wildcard principal or with NotPrincipal), concurrently: the settings BP-4 reads."""
+        jobs: list = [self.account_public_access_block]
+        for bucket, text in self.policies():
+            if isinstance(bucket, Bucket) and isinstance(text, str) and may_be_public(text):
+                jobs.append(lambda b=bucket: self.public_access_block(b.name, b.region))
+        self._inv.pools.map_detail(capture, jobs)
 
     def restricts_public(self, bucket: Bucket) -> bool | None:
         """Whether RestrictPublicBuckets (bucket or account) neutralises public policies; None if unknown."""

@@ -45,7 +45,8 @@ def _account(stubbed, services: list[dict], *, taskdefs: dict[str, dict] | None 
                      {"cluster": CLUSTER, "services": arns})
     for family in sorted(taskdefs or {}):
         ecs.add_response("describe_task_definition", taskdefs[family], {"taskDefinition": td_arn(family)})
-    stubbed.stub("lambda").add_response("list_functions", {"Functions": functions or []})
+    if functions is not None:  # only checks that read Lambda functions list them
+        stubbed.stub("lambda").add_response("list_functions", {"Functions": functions})
 
 
 def _function(name: str, env: dict[str, str], **extra) -> dict:
@@ -108,7 +109,7 @@ def test_sc1_fires_on_the_default_name_of_an_alias_without_dns_name(stubbed):
 
 
 # Namespace name unknown (GetNamespace denied) ---------------------------------------------------------------
-def _denied_namespace_account(stubbed, *, taskdefs: bool = True) -> None:
+def _denied_namespace_account(stubbed, *, taskdefs: bool = True, functions: bool = True) -> None:
     cart = service("cart", [deployment("PRIMARY", td_arn("cart"), _sc(NS_ARN))])
     checkout = service("checkout", [deployment("PRIMARY", td_arn("checkout"), _sc("shop"))])
     inventory = service("inventory-api", [deployment("PRIMARY", td_arn("inventory-api"), _sc(
@@ -118,13 +119,13 @@ def _denied_namespace_account(stubbed, *, taskdefs: bool = True) -> None:
         taskdefs={"cart": _taskdef("cart"), "checkout": _taskdef("checkout", {"CART_URL": "http://cart:8080"}),
                   "inventory-api": _taskdef("inventory-api")} if taskdefs else None,
         functions=[_function("stock-sync", {"INVENTORY_API_URL": "http://inventory-api.shop:8080/v1"}),
-                   _function("price-sync", {"PRICING_URL": "http://pricing.shop.local:8080"})],
+                   _function("price-sync", {"PRICING_URL": "http://pricing.shop.local:8080"})] if functions else None,
     )
     _deny_get_namespace(stubbed)
 
 
 def test_sc4_namespace_denied_is_not_evaluated_not_a_pass(stubbed):
-    _denied_namespace_account(stubbed)
+    _denied_namespace_account(stubbed, functions=False)  # SC-4 reads no Lambda function
     findings = _run(stubbed, [sc.unreachable_service_connect_role])
     for name in ("cart", "inventory-api"):  # their own namespace is the denied one
         got = _by(findings, "SC-4", f"shop/{name}")
@@ -176,7 +177,7 @@ def test_sc3_caller_in_an_unknown_namespace_is_not_evaluated(stubbed):
     fulfilment = service("fulfilment", [deployment("PRIMARY", td_arn("fulfilment"), _sc(NS_ARN))])
     _account(stubbed, [fulfilment, shipping],
              taskdefs={"fulfilment": _taskdef("fulfilment", {"SHIPPING_URL": "http://shipping.shop.local:8080"}),
-                       "shipping": _taskdef("shipping")})
+                       "shipping": _taskdef("shipping")}, functions=[])
     _deny_get_namespace(stubbed)  # the Service Connect namespace (given as ARN) of the caller
     cm = stubbed.stub("servicediscovery")
     cm.add_response("get_service", {"Service": {
@@ -193,7 +194,7 @@ def test_sc3_caller_in_an_unknown_namespace_is_not_evaluated(stubbed):
 # DescribeServices failures[] ---------------------------------------------------------------------------------
 def test_describe_services_failures_are_not_evaluated_by_both_families(stubbed):
     web = service("web", [deployment("PRIMARY", td_arn("web"))])
-    _account(stubbed, [web], taskdefs={"web": _taskdef("web")},
+    _account(stubbed, [web], taskdefs={"web": _taskdef("web")}, functions=[],
              failures=[{"arn": svc_arn("gone"), "reason": "MISSING", "detail": "deleted meanwhile"}])
     findings = _run(stubbed, [sc.lambda_calls_service_connect_name, fl.no_log_router])
     gone = [f for f in findings if f.resource.id == "shop/gone"]
@@ -208,7 +209,6 @@ def test_cluster_errors_are_reported_once_per_check_by_both_families(stubbed):
     ecs = stubbed.stub("ecs")
     ecs.add_response("list_clusters", {"clusterArns": [CLUSTER]})
     ecs.add_client_error("list_services", service_error_code="AccessDeniedException", http_status_code=400)
-    stubbed.stub("lambda").add_response("list_functions", {"Functions": []})
     findings = _run(stubbed, [sc.unreachable_service_connect_role, fl.no_log_router])
     assert sorted((f.rule, f.resource.type, f.resource.id, f.iam_action) for f in findings) == [
         ("FL-1", "ecs-cluster", "shop", "ecs:ListServices"), ("SC-4", "ecs-cluster", "shop", "ecs:ListServices")]
