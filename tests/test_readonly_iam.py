@@ -50,6 +50,16 @@ def test_shipped_policy_covers_every_call_of_a_full_scan(demo_scan):
     assert needed <= ACTIONS, f"missing from auditor/iam_policy.json: {sorted(needed - ACTIONS)}"
 
 
+def test_shipped_policy_is_exactly_the_union_of_declared_reads():
+    """Least privilege by construction: every action the policy grants is behind some check's declared load,
+    and every declared operation is granted (tests/test_declared_reads.py proves checks call nothing else)."""
+    from auditor.inventory.loads import iam_actions
+
+    declared = set(iam_actions())
+    assert ACTIONS - declared == set(), f"granted but never read: {sorted(ACTIONS - declared)}"
+    assert declared - ACTIONS == set(), f"read but not granted: {sorted(declared - ACTIONS)}"
+
+
 def _enforce_with_policy(aws, actions: set[str]) -> None:
     iam = aws.client("iam")
     iam.create_user(UserName="auditor")

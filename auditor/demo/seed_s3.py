@@ -111,6 +111,13 @@ SIGNER_POLICY = {
 }
 
 
+READER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject",
+                   "Resource": "arn:aws:s3:::shop-reports-split-deny/*"}],
+}
+
+
 def seed(ctx) -> None:
     s3 = ctx.client("s3")
     for name in [*POLICIES, "shop-no-policy"]:
@@ -120,3 +127,8 @@ def seed(ctx) -> None:
     # A Lambda function whose role signs presigned URLs for the reports, but only from the office (BP-5).
     role = ctx.role("shop-report-signer", SIGNER_POLICY)
     ctx.function("report-link-signer", role=role, timeout=10)
+    # The functions' shared role reads the reports through an attached (managed) policy with no network
+    # condition: presigned URLs it signs work from anywhere (BP-5 passes it).
+    iam = ctx.client("iam")
+    arn = iam.create_policy(PolicyName="shop-read-reports", PolicyDocument=json.dumps(READER_POLICY))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="shop-lambda-role", PolicyArn=arn)
