@@ -52,14 +52,16 @@ def test_file_resources_and_category():
 @pytest.mark.parametrize(("sev", "level", "score"), [
     (Severity.CRITICAL, "error", "9.5"), (Severity.HIGH, "error", "8.0"), (Severity.MEDIUM, "warning", "5.5"),
     (Severity.LOW, "note", "2.0"), (Severity.INFO, "note", None)])
-def test_levels_and_security_severity(sev, level, score):
-    chk = make_check(severity=sev)
+@pytest.mark.parametrize("security", [True, False])
+def test_levels_and_security_severity(sev, level, score, security):
+    chk = make_check(severity=sev, security=security)
     doc = assert_valid_sarif(sarif.render(report_with(("fail", queue(), None), checks=[chk])))
     rule = doc["runs"][0]["tool"]["driver"]["rules"][0]
     assert rule["defaultConfiguration"]["level"] == level
     assert doc["runs"][0]["results"][0]["level"] == level
-    assert rule["properties"].get("security-severity") == score
-    assert "security" in rule["properties"]["tags"]
+    scored = score if security else None
+    assert rule["properties"].get("security-severity") == scored
+    assert ("security" in rule["properties"]["tags"]) == (scored is not None)
 
 
 def test_fingerprint_stable_across_runs_and_messages_and_distinct_per_resource():
