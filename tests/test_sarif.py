@@ -111,3 +111,19 @@ def test_github_rules_catch_what_the_schema_allows():
     empty = json.loads(json.dumps(good))
     empty["runs"][0]["results"][0]["locations"] = []
     assert any("no locations" in e for e in github_errors(empty))
+
+
+def test_github_rules_catch_a_result_shown_at_another_severity():
+    """The validator rejects documents whose results GitHub would show at a severity that is not theirs."""
+    chk = make_check(severity=Severity.MEDIUM, security=True)
+    good = json.loads(sarif.render(report_with(("fail", queue("a"), Severity.HIGH), checks=[chk])))
+    assert not github_errors(good)
+    untagged = json.loads(json.dumps(good))
+    untagged["runs"][0]["tool"]["driver"]["rules"][1]["properties"]["tags"].remove("security")
+    assert any("must come together" in e for e in github_errors(untagged))
+    pointing_elsewhere = json.loads(json.dumps(good))
+    pointing_elsewhere["runs"][0]["results"][0]["ruleIndex"] = 0
+    assert any("does not point at" in e for e in github_errors(pointing_elsewhere))
+    other_level = json.loads(json.dumps(good))
+    other_level["runs"][0]["results"][0]["level"] = "note"
+    assert any("differs from its rule's default" in e for e in github_errors(other_level))
