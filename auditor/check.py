@@ -3,7 +3,8 @@
 A check is metadata plus a function ``run(inventory, rec)``. The function reads the inventory and calls
 ``rec.fail`` / ``rec.ok`` / ``rec.not_evaluated``; the :class:`Recorder` stamps the check's id, rule,
 default severity and confidence on every finding and redacts the evidence, so a check cannot build a
-finding wrong.
+finding wrong. A finding may escalate or demote its severity only to one the check declares in
+``severities=`` (the SARIF report needs a rule descriptor for every severity a check can emit).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def check(
     rule: str,
     title: str,
     severity: Severity,
+    security: bool = False,
+    severities: tuple[Severity, ...] = (),
+    former_rules: tuple[str, ...] = (),
     description: str,
     risk: str,
     remediation: str,
@@ -60,6 +64,9 @@ def check(
         rule=rule,
         title=title,
         severity=severity,
+        security=security,
+        severities=tuple(severities),
+        former_rules=tuple(former_rules),
         description=description,
         risk=risk,
         remediation=Remediation(remediation, cli, terraform),
@@ -93,11 +100,15 @@ class Recorder:
             raise TypeError(f"{self.meta.id}: a finding needs a Resource, got {type(resource).__name__}")
         if not message.strip():
             raise ValueError(f"{self.meta.id}: a finding needs a message")
+        severity = kw.pop("severity", None) or self.meta.severity
+        if severity not in self.meta.severities:
+            raise ValueError(f"{self.meta.id}: severity {severity} is not among the severities the check declares "
+                             f"({', '.join(map(str, self.meta.severities))}); declare it in severities=")
         evidence: Mapping[str, Any] = redact(dict(kw.pop("evidence", None) or {}))
         finding = Finding(
             check_id=self.meta.id,
             rule=self.meta.rule,
-            severity=kw.pop("severity", None) or self.meta.severity,
+            severity=severity,
             confidence=kw.pop("confidence", None) or self.meta.confidence,
             status=status,
             resource=resource,

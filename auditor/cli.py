@@ -76,14 +76,18 @@ def exit_code(report: Report, fail_on: str) -> int:
     return EXIT_OK
 
 
-def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[str]) -> list[Check]:
+def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[str],
+            waived: list[str] | None = None) -> list[Check]:
     try:
         checks = engine.load_checks(warnings=warnings)
-        return engine.select(checks, include, exclude, deep=deep)
+        chosen = engine.select(checks, include, exclude, deep=deep)
     except KeyError as exc:
         raise _fail(f"unknown check {exc.args[0]!r}; `auditor checks` lists them") from None
     except engine.CheckLoadError as exc:
         raise _fail(str(exc)) from None
+    for note in engine.rule_notices(checks, [*include, *exclude, *(waived or [])]):
+        err.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+    return chosen
 
 
 def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
@@ -136,7 +140,7 @@ def _print_stats(report: Report) -> None:
 def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, Path | None]], fail_on: str,
             stats: bool) -> None:
     """Apply waivers, write every output, exit with the code the report deserves."""
-    report.findings, expired = config_mod.apply(report.findings, cfg)
+    report.findings, expired = config_mod.apply(report.findings, cfg, checks=report.checks)
     report.notices.extend(expired)
     _write(outputs, report)
     if stats:
@@ -195,7 +199,8 @@ def _prepare(verbose: bool, config: Path | None, fail_on: FailOn | None, include
     _setup_logging(verbose)
     cfg, fail, excluded = _settings(config, fail_on, exclude or [])
     warnings: list[str] = []
-    return cfg, fail, _select(include or [], excluded, deep, warnings), warnings
+    waived = [s.check for s in cfg.suppressions]
+    return cfg, fail, _select(include or [], excluded, deep, warnings, waived), warnings
 
 
 @app.command()
@@ -313,10 +318,11 @@ def list_checks(
     table.add_column("Rule")
     table.add_column("Id", no_wrap=True)
     table.add_column("Severity")
+    table.add_column("Kind")
     table.add_column("Title")
     for c in sorted(checks, key=lambda c: (c.meta.family, c.meta.rule)):
         title = c.meta.title + (" (--deep)" if c.meta.deep else "")
-        table.add_row(c.meta.rule, c.id, str(c.meta.severity), title)
+        table.add_row(c.meta.rule, c.id, ", ".join(map(str, c.meta.severities)), c.meta.kind, title)
     console.print(table)
     for w in warnings:
         err.print(f"[yellow]warning:[/] {escape(w)}")
@@ -331,6 +337,8 @@ def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code,
         m = c.meta
         console.rule(f"[bold]{m.rule} {escape(m.id)}")
         console.print(f"[bold]{escape(m.title)}[/]  severity: {m.severity}  confidence: {m.confidence}")
+        console.print(f"{m.kind} rule · severities it can emit: {', '.join(map(str, m.severities))}"
+                      + (f" · formerly {', '.join(m.former_rules)}" if m.former_rules else ""))
         console.print(f"\n[bold]What it checks[/]\n{escape(m.description)}")
         console.print(f"\n[bold]Why it matters[/]\n{escape(m.risk)}")
         console.print(f"\n[bold]Remediation[/]\n{escape(m.remediation.text)}")

@@ -19,12 +19,13 @@ import dataclasses
 import datetime as dt
 import fnmatch
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .inventory.core import ConfigurationError
-from .model import Finding, Status
+from .model import CheckMeta, Finding, Status, current_rule
 
 
 @dataclass(frozen=True)
@@ -112,15 +113,22 @@ def _parse(section: Any, source: str) -> Config:
     return cfg
 
 
-def apply(findings: list[Finding], cfg: Config, today: dt.date | None = None) -> tuple[list[Finding], list[str]]:
-    """Mark waived failures as suppressed; return them with warnings about expired waivers."""
+def apply(findings: list[Finding], cfg: Config, today: dt.date | None = None,
+          checks: Iterable[CheckMeta] = ()) -> tuple[list[Finding], list[str]]:
+    """Mark waived failures as suppressed; return them with warnings about expired waivers.
+
+    ``checks`` resolves a waiver written with a former rule code that no check has taken since (a rule code
+    always means the check that has it now, see :func:`auditor.model.current_rule`).
+    """
     today = today or dt.date.today()
+    metas = list(checks)
     warnings, active = [], []
     for s in cfg.suppressions:
         if s.expires and s.expires < today:
             warnings.append(f"suppression of {s.check} on {s.resource} expired on {s.expires}; it no longer applies")
         else:
-            active.append(s)
+            code = current_rule(s.check, metas)
+            active.append(dataclasses.replace(s, check=code) if code.upper() != s.check.strip().upper() else s)
     out = []
     for f in findings:
         if f.status is Status.FAIL:

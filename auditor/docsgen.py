@@ -12,14 +12,22 @@ def render() -> str:
     out = ["# Checks", "",
            "Generated from each check's metadata by `python -m auditor.docsgen > docs/checks.md`; "
            "`auditor explain ID` prints the same text.", "",
-           "| rule | id | severity | title |", "|---|---|---|---|"]
+           "*Kind*: a **security** rule is shown by GitHub code scanning at its security severity (Critical, "
+           "High, Medium, Low; info as a Note), a **reliability** rule by level (critical/high as Error, medium "
+           "as Warning, low/info as Note). *Severities*: every severity the check's findings can have; each is "
+           "shown as itself (see README, \"What GitHub shows\").", "",
+           "| rule | id | severity | severities | kind | title |", "|---|---|---|---|---|---|"]
     for c in checks:
         m = c.meta
         anchor = m.id.replace("/", "")
-        out.append(f"| {m.rule} | [`{m.id}`](#{anchor}) | {m.severity} | {m.title}{' (deep)' if m.deep else ''} |")
+        out.append(f"| {m.rule} | [`{m.id}`](#{anchor}) | {m.severity} | {', '.join(map(str, m.severities))} | "
+                   f"{m.kind} | {m.title}{' (deep)' if m.deep else ''} |")
     for c in checks:
         m = c.meta
-        out += ["", f"## {m.id}", "", f"**{m.rule} · {m.severity} · confidence {m.confidence}** — {m.title}", "",
+        formerly = f" (formerly {', '.join(m.former_rules)})" if m.former_rules else ""
+        out += ["", f"## {m.id}", "",
+                f"**{m.rule}{formerly} · {m.severity} · {m.kind} · confidence {m.confidence}** — {m.title}", "",
+                f"Severities it can emit: {', '.join(map(str, m.severities))}.", "",
                 m.description, "", f"**Why it matters.** {m.risk}", "", f"**Remediation.** {m.remediation.text}"]
         if m.remediation.cli:
             out += ["", "```sh", m.remediation.cli, "```"]

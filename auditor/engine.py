@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 
 from .check import Check, Recorder
 from .inventory import Inventory, loads
-from .model import Finding, Resource
+from .model import Finding, Resource, current_rule, former_rule_notice
 from .report import Report
 
 log = logging.getLogger("auditor")
@@ -75,12 +75,18 @@ def load_checks(*, plugins: bool = True, warnings: list[str] | None = None) -> l
 def select(
     checks: list[Check], include: Iterable[str] = (), exclude: Iterable[str] = (), *, deep: bool = False
 ) -> list[Check]:
-    """Filter by id, rule code (``VT-1``) or family (``sqs-lambda``); unknown names are an error."""
+    """Filter by id, rule code (``VT-1``) or family (``sqs-lambda``); unknown names are an error.
+
+    A rule code always means the check that has it now; a former code (``CheckMeta.former_rules``) selects
+    the renamed check only while no other check has taken it. :func:`rule_notices` says so to the user.
+    """
     include, exclude = list(include), list(exclude)
+    metas = [c.meta for c in checks]
 
     def matches(chk: Check, name: str) -> bool:
         n = name.strip()
-        return n == chk.id or n.upper() == chk.meta.rule or n == chk.meta.family or n.rstrip("/*") == chk.meta.family
+        return (n == chk.id or current_rule(n, metas) == chk.meta.rule or n == chk.meta.family
+                or n.rstrip("/*") == chk.meta.family)
 
     for name in include + exclude:
         if not any(matches(c, name) for c in checks):
@@ -88,8 +94,19 @@ def select(
     chosen = [c for c in checks if not include or any(matches(c, n) for n in include)]
     chosen = [c for c in chosen if not any(matches(c, n) for n in exclude)]
     # Deep checks run only when asked for: by --deep, or by naming the check itself (not its family).
-    named = {n.strip() for n in include} | {n.strip().upper() for n in include}
+    named = {n.strip() for n in include} | {current_rule(n, metas) for n in include}
     return [c for c in chosen if deep or not c.meta.deep or c.id in named or c.meta.rule in named]
+
+
+def rule_notices(checks: list[Check], names: Iterable[str]) -> list[str]:
+    """One line for each name the user wrote that is a former rule code (``BP-3`` → ``BP-6``)."""
+    metas = [c.meta for c in checks]
+    out: list[str] = []
+    for name in names:
+        note = former_rule_notice(name, metas)
+        if note and note not in out:
+            out.append(note)
+    return out
 
 
 def run(

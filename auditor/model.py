@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,9 +122,23 @@ class CheckMeta:
     docs: tuple[str, ...]
     confidence: Confidence = Confidence.HIGH
     deep: bool = False  # only runs with --deep
+    #: A security matter (bucket policies, plain API keys, TLS off), not a reliability one: decides how GitHub
+    #: code scanning shows its results (by security-severity or by level; see auditor/reports/sarif.py).
+    security: bool = False
+    #: Every severity the check may give a finding (default: just ``severity``). The Recorder refuses any
+    #: other, so the declaration cannot fall behind the code that escalates or demotes.
+    severities: tuple[Severity, ...] = ()
+    #: Rule codes this check had before (``BP-3`` for s3-policy/malformed-document, now ``BP-6``): a user who
+    #: names one is told what it means now (see :func:`former_rule_notice`).
+    former_rules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
+        declared = tuple(self.severities) or (self.severity,)
+        if all(isinstance(s, Severity) for s in declared):
+            declared = tuple(sorted(set(declared), reverse=True))
+        object.__setattr__(self, "severities", declared)
+        object.__setattr__(self, "former_rules", tuple(self.former_rules))
         if not _ID_RE.match(self.id):
             problems.append(f"id {self.id!r} is not kebab-case 'family/name'")
         if not _RULE_RE.match(self.rule):
@@ -134,8 +148,15 @@ class CheckMeta:
                 problems.append(f"{name} is empty")
         if not isinstance(self.severity, Severity):
             problems.append("severity must be a Severity")
+        if not all(isinstance(s, Severity) for s in self.severities):
+            problems.append("severities must be Severity values")
+        elif self.severity not in self.severities:
+            problems.append(f"severities {[str(s) for s in self.severities]} lack the default {self.severity}")
         if not isinstance(self.confidence, Confidence):
             problems.append("confidence must be a Confidence")
+        for old in self.former_rules:
+            if not _RULE_RE.match(old) or old == self.rule:
+                problems.append(f"former rule {old!r} is not a rule code other than {self.rule!r}")
         if not isinstance(self.remediation, Remediation) or not self.remediation.text.strip():
             problems.append("remediation text is empty")
         if not self.docs or not all(isinstance(u, str) and u.startswith("https://") for u in self.docs):
@@ -146,6 +167,41 @@ class CheckMeta:
     @property
     def family(self) -> str:
         return self.id.split("/", 1)[0]
+
+    @property
+    def kind(self) -> str:
+        """``security`` or ``reliability``: how the check is shown in docs, ``explain`` and SARIF."""
+        return "security" if self.security else "reliability"
+
+
+def former_rule_notice(name: str, metas: Iterable[CheckMeta]) -> str:
+    """A one-line notice when ``name`` (a user's selector or waiver) is a check's former rule code, else "".
+
+    A current code always means its current check; a former code that no check uses any more still selects
+    the renamed check (see :func:`current_rule`).
+    """
+    code = name.strip().upper()
+    metas = list(metas)
+    renamed = [m for m in metas if code in m.former_rules]
+    if not renamed:
+        return ""
+    now = [m for m in metas if m.rule == code]
+    moved = "; ".join(f"it is {m.rule}" if len(renamed) == 1 else f"{m.id} is {m.rule}" for m in renamed)
+    names = ", ".join(m.id for m in renamed)
+    if now:
+        return f"{code} no longer covers {names}; {moved} ({code} means {now[0].id} only)"
+    return f"{code} was renamed: {names} is {', '.join(m.rule for m in renamed)}; {code} still selects it for now"
+
+
+def current_rule(name: str, metas: Iterable[CheckMeta]) -> str:
+    """The rule code ``name`` stands for: itself (upper-cased) when a check has it now; the new code when it is
+    the former code of exactly one check and nobody has taken it since; else ``name`` unchanged (an id…)."""
+    code = name.strip().upper()
+    metas = list(metas)
+    if any(m.rule == code for m in metas):
+        return code
+    renamed = [m.rule for m in metas if code in m.former_rules]
+    return renamed[0] if len(renamed) == 1 else name.strip()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Two layers: values that look like secrets, or sit under a secret-sounding key, are masked when evidence is
 recorded; and every secret the tool itself was given (Datadog keys, AWS keys) is registered here and scrubbed
-from any text the CLI writes or logs, whatever path it took to get there.
+from any text the CLI writes or logs, whatever path it took to get there. Credentials written into a URL
+(``http://user:password@agent:8126``, ``https://token@host``) belong to both layers: whatever variable or
+option holds such a URL, every output shows it as ``http://user:***@agent:8126`` / ``https://***@host``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MASK = "<redacted>"
+URL_MASK = "***"  # in URLs: ``user:***@host`` keeps the URL recognisable
 
 _SECRET_KEY_RE = re.compile(
     r"(api[_-]?key|app[_-]?key|apikey|secret|password|passwd|token|credential|private[_-]?key|dd_api_key|"
@@ -26,6 +29,18 @@ _SECRET_VALUE_RES = [
     re.compile(r"\b[0-9a-f]{40}\b"),  # Datadog application keys
     re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"),  # AWS secret access keys
 ]
+
+# A URL scheme, not preceded by another scheme character (bounded: no quadratic scan of long dotted text).
+_SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://"
+# The authority ends at / ? # and never crosses whitespace, quotes or angle brackets (JSON, markdown, HTML);
+# userinfo runs to its *last* "@", as URL parsers read it (a password may contain a raw "@").
+_URL_USERINFO_RE = re.compile(rf"(?P<scheme>{_SCHEME})(?P<userinfo>[^\s/?#\"'<>]{{1,1024}})@")
+# An invalid URL whose password holds a raw / ? or # (``redis://u:pa/ss@cache``) still carries a secret: a
+# ``user:`` followed by something that is not a port, then an "@" further on.
+_URL_BROKEN_PASSWORD_RE = re.compile(
+    rf"(?P<scheme>{_SCHEME})(?P<user>[^\s/?#\"'<>:@\[\]]{{0,256}}):(?!\d*[/?#])"
+    r"[^\s\"'<>@/?#]{0,256}[/?#][^\s\"'<>]{0,256}@"
+)
 
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -42,8 +57,25 @@ def is_secret_key(name: str) -> bool:
     return bool(_SECRET_KEY_RE.search(name or ""))
 
 
+def _masked_userinfo(m: re.Match[str]) -> str:
+    user, colon, _ = m["userinfo"].partition(":")
+    return f"{m['scheme']}{user}:{URL_MASK}@" if colon else f"{m['scheme']}{URL_MASK}@"
+
+
+def mask_url_credentials(text: str) -> str:
+    """``scheme://user:password@host`` → ``scheme://user:***@host``; ``scheme://token@host`` → ``scheme://***@host``.
+
+    Safe on whole documents (JSON, SARIF, tables, logs): only the userinfo of a URL changes.
+    """
+    if not text or "://" not in text:
+        return text
+    text = _URL_BROKEN_PASSWORD_RE.sub(lambda m: f"{m['scheme']}{m['user']}:{URL_MASK}@", text)
+    return _URL_USERINFO_RE.sub(_masked_userinfo, text)
+
+
 def scrub_known(text: str) -> str:
-    """Remove every registered secret from ``text`` (safe on whole documents: hashes and ids survive)."""
+    """Remove every registered secret and every URL's credentials from ``text`` (safe on whole documents:
+    hashes and ids survive)."""
     if not text:
         return text
     with _lock:
@@ -51,7 +83,7 @@ def scrub_known(text: str) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, MASK)
-    return text
+    return mask_url_credentials(text)
 
 
 def scrub(text: str) -> str:

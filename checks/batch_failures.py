@@ -32,6 +32,7 @@ def _ev(item) -> dict:
     rule="PB-1",
     title="SQS mapping delivers batches without ReportBatchItemFailures",
     severity=Severity.MEDIUM,
+    severities=(Severity.MEDIUM, Severity.HIGH),
     description=(
         "An enabled SQS event source mapping can deliver more than one message per invocation (BatchSize > 1) "
         "but does not set FunctionResponseTypes [\"ReportBatchItemFailures\"]."
@@ -96,6 +97,7 @@ def single_message(inv: Inventory, rec: Recorder) -> None:
     rule="PB-3",
     title="Function code and mapping disagree about partial batch responses (deep scan)",
     severity=Severity.HIGH,
+    severities=(Severity.HIGH, Severity.MEDIUM),
     confidence=Confidence.MEDIUM,
     description=(
         "Downloads each mapped function's deployment package once (size-capped, streamed, never executed) and "

@@ -116,6 +116,8 @@ def _clause_text(c) -> str:
     rule="BP-1",
     title="A Deny statement's negated conditions on different keys let a request in if it satisfies any one",
     severity=Severity.HIGH,
+    security=True,
+    severities=(Severity.HIGH, Severity.INFO),
     description=(
         "Conditions in one statement combine with AND, so a Deny with several negated conditions (StringNotEquals, "
         "NotIpAddress, ...) on different keys denies only when every one of them holds. A request that satisfies "
@@ -226,6 +228,7 @@ def _by_path(a: Analysis, rows) -> dict[str, list[str]]:
     rule="BP-2",
     title="Deny statements together deny every request for an action (lock-out)",
     severity=Severity.HIGH,
+    security=True,
     description=(
         "For some action, the policy's Deny statements between them cover every possible request: every network "
         "path (internet, VPC endpoint, AWS service) and every principal. The classic shape is 'Deny unless from "
@@ -280,13 +283,15 @@ def deny_lockout(inv: Inventory, rec: Recorder) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# BP-3
+# BP-3, BP-6
 # ------------------------------------------------------------------------------------------------------------
 @check(
     id="s3-policy/invalid-values",
     rule="BP-3",
     title="Invalid IP ranges, private ranges in aws:SourceIp, host bits, malformed VPC/endpoint ids",
     severity=Severity.HIGH,
+    security=True,
+    severities=(Severity.HIGH, Severity.LOW),
     description=(
         "Values that IAM Access Analyzer's policy checks reject or flag: an IP address or CIDR that does not parse "
         "(123.456.789.0/24), a private range in aws:SourceIp (which only ever holds public addresses), a vpc-/vpce- "
@@ -321,9 +326,12 @@ def invalid_values(inv: Inventory, rec: Recorder) -> None:
 
 @check(
     id="s3-policy/malformed-document",
-    rule="BP-3",
+    rule="BP-6",
+    former_rules=("BP-3",),
     title="Bucket policy document cannot be read as AWS reads it",
     severity=Severity.HIGH,
+    security=True,
+    severities=(Severity.HIGH, Severity.MEDIUM, Severity.LOW),
     description=(
         "The document is not valid JSON, is not an object with a Statement, uses an unknown condition operator, "
         "misspells an element, lacks a Principal, or has another structural problem AWS would reject or read "
@@ -388,6 +396,8 @@ def _needs_weak(a: Analysis, row) -> bool:
     rule="BP-4",
     title="Bucket policy allows access to anyone",
     severity=Severity.HIGH,
+    security=True,
+    severities=(Severity.HIGH, Severity.MEDIUM, Severity.LOW),
     description=(
         "An Allow to Principal \"*\" (or {\"AWS\": \"*\"}) with no condition that names who or where (source IP "
         "range, VPC, endpoint, organisation, account, principal ARN) lets anonymous users and every AWS account "
@@ -420,7 +430,7 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                 rec.fail(
                     subject.resource,
                     f"{subject.name}: whether anyone may access the bucket depends on statement(s) "
-                    f"{', '.join(stmts)}, which cannot be interpreted (see BP-3); it may be public.",
+                    f"{', '.join(stmts)}, which cannot be interpreted (see BP-6); it may be public.",
                     severity=Severity.MEDIUM,
                     confidence=Confidence.LOW,
                     evidence={"statements": stmts},
@@ -510,6 +520,7 @@ def network_conditioned(a: Analysis) -> tuple[bool, list[str]]:
     rule="BP-5",
     title="Presigned URLs signed by this role only work from the networks its policy names",
     severity=Severity.INFO,
+    security=True,
     description=(
         "A presigned URL carries the credentials of the principal that signed it, so the signer's identity "
         "policy is evaluated for every request made with the URL. When the role of a Lambda function or an ECS "

@@ -270,6 +270,7 @@ def no_log_router(inv: Inventory, rec: Recorder) -> None:
     rule="FL-2",
     title="Datadog API key in plain FireLens options",
     severity=Severity.HIGH,
+    security=True,
     description=(
         "A container ships logs to Datadog through FireLens with the API key in logConfiguration.options, "
         "where anyone allowed to describe task definitions (and every copy of the JSON) can read it."
@@ -321,6 +322,7 @@ def plain_api_key(inv: Inventory, rec: Recorder) -> None:
     rule="FL-3",
     title="Datadog FireLens output without TLS",
     severity=Severity.HIGH,
+    security=True,
     description="A FireLens Datadog output does not set TLS on; Datadog's HTTP log intake requires TLS.",
     risk=(
         "Logs are refused by the intake (and silently dropped by the router), or — if an intermediary accepts "
@@ -505,6 +507,7 @@ def _apm_agents(td: TaskDef) -> list[str]:
     rule="FL-7",
     title="Tracing configured but no Datadog Agent with APM in the task",
     severity=Severity.MEDIUM,
+    severities=(Severity.MEDIUM, Severity.LOW),
     confidence=Confidence.MEDIUM,
     description=(
         "Heuristic: an application container shows tracing intent (DD_SERVICE/DD_ENV/DD_VERSION/DD_TRACE_* "

@@ -168,6 +168,7 @@ def no_redrive(inv: Inventory, rec: Recorder) -> None:
     rule="DLQ-2",
     title="Redrive maxReceiveCount is below 5",
     severity=Severity.MEDIUM,
+    severities=(Severity.MEDIUM, Severity.HIGH),
     description=(
         "AWS recommends a maxReceiveCount of at least 5 for queues consumed by Lambda. Throttled and retried "
         "batches count as receives, so a low value sends messages that would have succeeded to the DLQ."

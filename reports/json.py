@@ -57,6 +57,9 @@ def check_dict(m: CheckMeta) -> dict[str, Any]:
         "remediation": {"text": m.remediation.text, "cli": m.remediation.cli, "terraform": m.remediation.terraform},
         "docs": list(m.docs),
         "deep": m.deep,
+        "security": m.security,
+        "severities": [str(s) for s in m.severities],
+        "former_rules": list(m.former_rules),
     }
 
 

@@ -3,6 +3,27 @@
 Live resources are not files, so each result points at a scheme-less pseudo-path
 (``aws/<account>/<region>/<type>/<id>``) with line 1, carries the ARN as a logical location, and a
 fingerprint of rule + resource identity so an alert keeps its identity from night to night.
+
+What GitHub shows is the finding's own severity. GitHub shows every result of a rule that has a
+``security-severity`` at that rule's value and reads no per-result one; other results it shows by ``level``.
+So each check gets one rule descriptor per severity its failing results actually have: the check's default
+severity keeps the bare check id (alerts opened before keep their identity), any other severity gets the id
+``<check id>/<severity>`` (``s3-policy/negated-conditions-or/info``), and each result's ``ruleId`` and
+``ruleIndex`` name the descriptor of its own severity.
+
+- Security checks (``CheckMeta.security``: bucket policies, plain API keys, TLS off): the descriptor carries
+  the tag ``security`` and ``security-severity`` (critical 9.5, high 8.0, medium 5.5, low 2.0), so GitHub
+  shows Critical/High/Medium/Low exactly. An *info* descriptor of a security check carries neither (SARIF
+  has no score for "nothing wrong"): GitHub shows it by level, as a Note, never as an open security alert.
+- Reliability checks (everything else): no ``security`` tag, no score; shown by level: critical/high →
+  Error, medium → Warning, low/info → Note. Descriptor default level and result level always agree.
+
+The fingerprint (``primaryLocationLineHash``) is the hash of check id + resource + key and leaves the
+severity out on purpose: it names "this pitfall on this resource", whatever its severity tonight. GitHub
+matches alerts by rule id *and* fingerprint, so a result whose severity changes from one night to the next
+moves to the descriptor of its new severity: GitHub closes the old alert and opens one at the new severity
+(the honest outcome: the alert list never shows yesterday's severity), and any other consumer that keys on
+the fingerprint alone still sees one continuing problem.
 """
 
 from __future__ import annotations
@@ -45,7 +66,16 @@ def _rule_name(meta: CheckMeta) -> str:
     return "".join(part.capitalize() for part in meta.id.split("/", 1)[1].split("-"))
 
 
-def rule(meta: CheckMeta) -> dict[str, Any]:
+def descriptor_id(meta: CheckMeta, severity: Severity) -> str:
+    """The rule id of a check's results at ``severity``: the bare check id at its default severity."""
+    return meta.id if severity is meta.severity else f"{meta.id}/{severity}"
+
+
+def rule(meta: CheckMeta, severity: Severity | None = None) -> dict[str, Any]:
+    """The rule descriptor of ``meta``'s results at ``severity`` (default: the check's own)."""
+    sev = severity or meta.severity
+    default = sev is meta.severity
+    scored = meta.security and sev in SECURITY_SEVERITY
     links = "\n".join(f"- {u}" for u in meta.docs)
     rem = meta.remediation
     md = [f"**{meta.title}**", "", meta.risk, "", f"**Remediation:** {rem.text}"]
@@ -54,26 +84,44 @@ def rule(meta: CheckMeta) -> dict[str, Any]:
     if rem.terraform:
         md += ["", "```hcl", rem.terraform, "```"]
     md += ["", "Documentation:", links]
+    kind = ["security"] if scored else ([] if meta.security else ["reliability"])
     props: dict[str, Any] = {
-        "tags": ["security", "aws", meta.family, meta.rule],
+        "tags": [*kind, "aws", meta.family, meta.rule],
         "precision": {"high": "very-high", "medium": "high", "low": "medium"}[str(meta.confidence)],
-        "problem.severity": {"error": "error", "warning": "warning", "note": "recommendation"}[LEVEL[meta.severity]],
+        "problem.severity": {"error": "error", "warning": "warning", "note": "recommendation"}[LEVEL[sev]],
+        "checkId": meta.id,
+        "severity": str(sev),
     }
-    if meta.severity in SECURITY_SEVERITY:
-        props["security-severity"] = SECURITY_SEVERITY[meta.severity]
+    if scored:
+        props["security-severity"] = SECURITY_SEVERITY[sev]
     return {
-        "id": meta.id,
-        "name": _rule_name(meta),
-        "shortDescription": {"text": f"{meta.rule}: {meta.title}"},
+        "id": descriptor_id(meta, sev),
+        "name": _rule_name(meta) + ("" if default else str(sev).capitalize()),
+        "shortDescription": {"text": f"{meta.rule}: {meta.title}" + ("" if default else f" ({sev})")},
         "fullDescription": {"text": (meta.description + " " + meta.risk)[:1000]},
         "help": {
             "text": f"{meta.risk}\n\nRemediation: {rem.text}\n\nDocumentation: {' '.join(meta.docs)}",
             "markdown": "\n".join(md),
         },
         "helpUri": meta.docs[0],
-        "defaultConfiguration": {"level": LEVEL[meta.severity]},
+        "defaultConfiguration": {"level": LEVEL[sev]},
         "properties": props,
     }
+
+
+def descriptors(report: Report) -> list[tuple[CheckMeta, Severity]]:
+    """(check, severity) of every rule descriptor: each check at its default severity, plus each other
+    severity that a failing result of it has, sorted by descriptor id."""
+    metas = {m.id: m for m in report.checks}
+    needed = {(m.id, m.severity) for m in metas.values()}
+    for f in report.findings:
+        if f.status.value != "fail":
+            continue
+        if f.check_id not in metas:
+            raise ValueError(f"finding for unknown check {f.check_id}")
+        needed.add((f.check_id, f.severity))
+    pairs = [(metas[cid], sev) for cid, sev in needed]
+    return sorted(pairs, key=lambda p: descriptor_id(*p))
 
 
 def location_uri(f: Finding) -> str:
@@ -92,11 +140,12 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:32] + ":1"
 
 
-def result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def result(f: Finding, rule_index: dict[tuple[str, Severity], tuple[str, int]]) -> dict[str, Any]:
     r = f.resource
+    rule_id, index = rule_index[(f.check_id, f.severity)]
     out: dict[str, Any] = {
-        "ruleId": f.check_id,
-        "ruleIndex": rule_index[f.check_id],
+        "ruleId": rule_id,
+        "ruleIndex": index,
         "level": LEVEL[f.severity],
         "message": {"text": f.message},
         "locations": [
@@ -112,6 +161,8 @@ def result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         ],
         "partialFingerprints": {"primaryLocationLineHash": fingerprint(f)},
         "properties": {
+            "checkId": f.check_id,
+            "rule": f.rule,
             "severity": str(f.severity),
             "confidence": str(f.confidence),
             "provider": r.provider,
@@ -149,12 +200,9 @@ def automation_id(report: Report) -> str:
 
 
 def document(report: Report) -> dict[str, Any]:
-    metas = sorted(report.checks, key=lambda m: m.id)
-    rule_index = {m.id: i for i, m in enumerate(metas)}
+    rules = descriptors(report)
+    rule_index = {(m.id, sev): (descriptor_id(m, sev), i) for i, (m, sev) in enumerate(rules)}
     shown = [f for f in report.findings if f.status.value == "fail"]
-    for f in shown:  # a finding of a check not in the list (plugins) still gets a rule
-        if f.check_id not in rule_index:
-            raise ValueError(f"finding for unknown check {f.check_id}")
     if len(shown) > MAX_RESULTS:
         raise SarifLimitError(
             f"{len(shown)} results exceed GitHub's limit of {MAX_RESULTS} per run; narrow the scan with "
@@ -186,7 +234,7 @@ def document(report: Report) -> dict[str, Any]:
                         "version": report.tool_version,
                         "semanticVersion": report.tool_version,
                         "informationUri": "https://github.com/auditor-dev/auditor",
-                        "rules": [rule(m) for m in metas],
+                        "rules": [rule(m, sev) for m, sev in rules],
                     }
                 },
                 "automationDetails": {"id": automation_id(report)},

@@ -8,8 +8,12 @@ from auditor.report import Report
 
 
 def make_check(rule: str = "VT-1", id: str = "sqs-lambda/example", severity: Severity = Severity.HIGH,
-               confidence: Confidence = Confidence.HIGH):
-    @check(id=id, rule=rule, title="Example check", severity=severity, description="What it looks at.",
+               confidence: Confidence = Confidence.HIGH, *, security: bool = False,
+               severities: tuple[Severity, ...] = tuple(Severity)):
+    """An example check; unlike a real one it may emit every severity unless told otherwise."""
+
+    @check(id=id, rule=rule, title="Example check", severity=severity, security=security, severities=severities,
+           description="What it looks at.",
            risk="What goes wrong.", remediation="How to fix it.", cli="aws sqs ...", terraform="resource {}",
            docs=("https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html",),
            confidence=confidence)

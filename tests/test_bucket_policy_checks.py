@@ -220,6 +220,21 @@ def test_scan_file_reports_policy_findings(tmp_path):
     report = json.loads(r.stdout)
     got = {(f["rule"], f["status"], f["resource"]["id"]) for f in report["findings"]}
     assert ("BP-2", "fail", str(split)) in got
-    assert ("BP-3", "fail", str(broken)) in got
+    assert ("BP-6", "fail", str(broken)) in got
     assert ("BP-2", "not-evaluated", str(broken)) in got
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.e2e
+def test_former_code_bp3_is_explained_and_no_longer_hides_malformed_documents(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ definitely not json")
+    r = run_auditor("scan-file", str(broken), "-x", "BP-3", "--format", "json")
+    assert r.code == 1, r.stderr
+    assert "BP-3 no longer covers s3-policy/malformed-document; it is BP-6" in " ".join(r.stderr.split())
+    got = {(f["rule"], f["status"]) for f in json.loads(r.stdout)["findings"]}
+    assert ("BP-6", "fail") in got and not any(rule == "BP-3" for rule, _ in got)
+    e = run_auditor("explain", "BP-3")
+    assert e.code == 0, e.stderr
+    assert "s3-policy/invalid-values" in e.stdout and "malformed-document" not in e.stdout
+    assert "it is BP-6" in " ".join(e.stderr.split())

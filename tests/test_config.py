@@ -51,3 +51,26 @@ def test_directory_and_undecodable_files_are_clear_errors(tmp_path):
     bad.write_bytes(b"fail_on = \"h\xe9\"")
     with pytest.raises(ConfigurationError, match="cannot be read"):
         config.load(bad)
+
+
+def test_a_waiver_by_rule_code_waives_only_the_check_that_has_the_code_now(tmp_path):
+    """A waiver for BP-3 no longer hides malformed-document findings (BP-6); a former code nobody took still
+    reaches the renamed check."""
+    import dataclasses
+
+    from tests.factories import make_check
+
+    values = make_check(rule="BP-3", id="s3-policy/invalid-values")
+    malformed = make_check(rule="BP-6", id="s3-policy/malformed-document")
+    malformed = type(malformed)(dataclasses.replace(malformed.meta, former_rules=("BP-3", "BP-9")), malformed.run)
+    (tmp_path / ".auditor.toml").write_text(
+        '[[suppress]]\ncheck = "BP-3"\nresource = "*"\nreason = "legacy"\n'
+        '[[suppress]]\ncheck = "BP-9"\nresource = "old-*"\nreason = "renamed"\n')
+    cfg = config.load(cwd=tmp_path)
+    a = report_with(("fail", queue("bucket"), None), checks=[values]).findings
+    b = report_with(("fail", queue("bucket"), None), ("fail", queue("old-bucket"), None), checks=[malformed]).findings
+    findings, _ = config.apply(a + b, cfg, checks=[values.meta, malformed.meta])
+    got = {(f.check_id, f.resource.id): f.suppressed for f in findings}
+    assert got == {("s3-policy/invalid-values", "bucket"): "legacy",
+                   ("s3-policy/malformed-document", "bucket"): "",
+                   ("s3-policy/malformed-document", "old-bucket"): "renamed"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,25 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "auditor"
     proc = subprocess.run([str(script), "version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("auditor ")
+
+
+def test_a_rule_code_names_one_check_and_a_former_code_says_what_it_means_now():
+    """BP-3 was the code of two checks; it now means s3-policy/invalid-values only, malformed documents are BP-6."""
+    checks = engine.load_checks(plugins=False)
+    assert [c.id for c in engine.select(checks, ["BP-3"])] == ["s3-policy/invalid-values"]
+    assert [c.id for c in engine.select(checks, ["bp-6"])] == ["s3-policy/malformed-document"]
+    left = {c.id for c in engine.select(checks, ["s3-policy"], ["BP-3"])}
+    assert "s3-policy/malformed-document" in left and "s3-policy/invalid-values" not in left
+    (note,) = engine.rule_notices(checks, ["BP-3", "bp-3", "VT-1"])
+    assert note.startswith("BP-3 no longer covers s3-policy/malformed-document; it is BP-6")
+    assert engine.rule_notices(checks, ["BP-6", "s3-policy"]) == []
+
+
+def test_a_former_code_nobody_took_keeps_selecting_the_renamed_check():
+    renamed = make_check(rule="ZZ-7", id="acme/renamed", severity=make_check().meta.severity)
+    renamed = type(renamed)(dataclasses.replace(renamed.meta, former_rules=("ZZ-1",)), renamed.run)
+    other = make_check(rule="ZZ-2", id="acme/other")
+    assert [c.id for c in engine.select([renamed, other], ["zz-1"])] == ["acme/renamed"]
+    assert engine.select([renamed, other], [], ["ZZ-1"]) == [other]
+    (note,) = engine.rule_notices([renamed, other], ["ZZ-1"])
+    assert "ZZ-1 was renamed" in note and "ZZ-7" in note

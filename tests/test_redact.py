@@ -1,7 +1,18 @@
+import json
 import logging
 import sys
 
-from auditor.redact import MASK, RedactingFilter, RedactingFormatter, redact, register_secret, scrub
+import pytest
+
+from auditor.redact import (
+    MASK,
+    RedactingFilter,
+    RedactingFormatter,
+    redact,
+    register_secret,
+    scrub,
+    scrub_known,
+)
 
 
 def test_registered_secrets_are_scrubbed_from_any_text():
@@ -50,3 +61,44 @@ def test_logging_filter_scrubs(caplog):
     with caplog.at_level(logging.WARNING):
         logger.warning("calling with %s", "logged-secret-value-99")
     assert "logged-secret-value-99" not in caplog.text
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("http://tracer:p4ss-w0rd@agent:8126/v0.4", "http://tracer:***@agent:8126/v0.4"),
+    ("DD_TRACE_AGENT_URL=http://u:p@agent:8126", "DD_TRACE_AGENT_URL=http://u:***@agent:8126"),
+    ("https://ghp-token-value@github.com/o/r.git", "https://***@github.com/o/r.git"),  # a bare token
+    ("postgres://app:p@ss@db:5432/shop", "postgres://app:***@db:5432/shop"),  # a raw "@" in the password
+    ("redis://u:pa/ss#x@cache:6379", "redis://u:***@cache:6379"),  # raw "/" and "#" (an invalid URL, a secret)
+    ("jdbc:postgresql://svc:pw@db/x", "jdbc:postgresql://svc:***@db/x"),
+    ("first http://a:b@h1, then http://c:d@h2", "first http://a:***@h1, then http://c:***@h2"),
+])
+def test_credentials_in_urls_are_masked_and_the_url_stays_recognisable(text, shown):
+    assert scrub(text) == shown
+    assert scrub(shown) == shown  # idempotent
+
+
+@pytest.mark.parametrize("text", [
+    "https://app.datadoghq.com/monitors/123", "https://host/users/me@example.com", "https://host:8443/a@b",
+    "http://[::1]:8080/x@y", "ops@example.com", "arn:aws:sqs:us-east-1:123456789012:orders-dlq",
+    "https://@host/", "query avg:aws.sqs.x{queuename:orders} by {@team}",
+])
+def test_urls_without_credentials_are_left_alone(text):
+    assert scrub(text) == text
+
+
+def test_url_credentials_are_masked_in_evidence_whole_documents_and_logs(caplog):
+    env = {"DD_TRACE_AGENT_URL": "http://u:hunter2-url@agent:8126"}
+    assert redact({"environment": env}) == {"environment": {"DD_TRACE_AGENT_URL": "http://u:***@agent:8126"}}
+    compact = json.dumps({"a": "http://u:hunter2-url@h", "b": "x@y", "c": "https://h/p"}, separators=(",", ":"))
+    assert json.loads(scrub_known(compact)) == {"a": "http://u:***@h", "b": "x@y", "c": "https://h/p"}
+    logger = logging.getLogger("auditor.test.url")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.WARNING):
+        logger.warning("agent at %s", "http://u:hunter2-url@agent:8126")
+    assert "hunter2-url" not in caplog.text and "http://u:***@agent:8126" in caplog.text
+
+
+def test_url_redaction_survives_hostile_text():
+    """Long runs that almost look like URLs finish (bounded patterns) and stay intact."""
+    for text in ("a." * 50_000 + "://x", "x://" * 25_000, "http://u:" + "1" * 60_000 + "/@h", "@" * 100_000):
+        assert len(scrub_known(text)) <= len(text)

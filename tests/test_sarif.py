@@ -52,14 +52,16 @@ def test_file_resources_and_category():
 @pytest.mark.parametrize(("sev", "level", "score"), [
     (Severity.CRITICAL, "error", "9.5"), (Severity.HIGH, "error", "8.0"), (Severity.MEDIUM, "warning", "5.5"),
     (Severity.LOW, "note", "2.0"), (Severity.INFO, "note", None)])
-def test_levels_and_security_severity(sev, level, score):
-    chk = make_check(severity=sev)
+@pytest.mark.parametrize("security", [True, False])
+def test_levels_and_security_severity(sev, level, score, security):
+    chk = make_check(severity=sev, security=security)
     doc = assert_valid_sarif(sarif.render(report_with(("fail", queue(), None), checks=[chk])))
     rule = doc["runs"][0]["tool"]["driver"]["rules"][0]
     assert rule["defaultConfiguration"]["level"] == level
     assert doc["runs"][0]["results"][0]["level"] == level
-    assert rule["properties"].get("security-severity") == score
-    assert "security" in rule["properties"]["tags"]
+    scored = score if security else None
+    assert rule["properties"].get("security-severity") == scored
+    assert ("security" in rule["properties"]["tags"]) == (scored is not None)
 
 
 def test_fingerprint_stable_across_runs_and_messages_and_distinct_per_resource():
@@ -109,3 +111,19 @@ def test_github_rules_catch_what_the_schema_allows():
     empty = json.loads(json.dumps(good))
     empty["runs"][0]["results"][0]["locations"] = []
     assert any("no locations" in e for e in github_errors(empty))
+
+
+def test_github_rules_catch_a_result_shown_at_another_severity():
+    """The validator rejects documents whose results GitHub would show at a severity that is not theirs."""
+    chk = make_check(severity=Severity.MEDIUM, security=True)
+    good = json.loads(sarif.render(report_with(("fail", queue("a"), Severity.HIGH), checks=[chk])))
+    assert not github_errors(good)
+    untagged = json.loads(json.dumps(good))
+    untagged["runs"][0]["tool"]["driver"]["rules"][1]["properties"]["tags"].remove("security")
+    assert any("must come together" in e for e in github_errors(untagged))
+    pointing_elsewhere = json.loads(json.dumps(good))
+    pointing_elsewhere["runs"][0]["results"][0]["ruleIndex"] = 0
+    assert any("does not point at" in e for e in github_errors(pointing_elsewhere))
+    other_level = json.loads(json.dumps(good))
+    other_level["runs"][0]["results"][0]["level"] = "note"
+    assert any("differs from its rule's default" in e for e in github_errors(other_level))

@@ -69,3 +69,57 @@ def test_api_key_never_in_any_output(seeded_aws, tmp_path, fmt):
     if fmt == "json":
         fl2 = _failed(json.loads(offline.stdout), "FL-2")
         assert next(iter(fl2.values()))["evidence"]["apikey"] == "<redacted>"
+
+
+URL_PASSWORD = "S3cr3t-in-URL-77"  # not key-shaped, not registered: only URL redaction can hide it
+TRACED_TASK = {
+    "family": "traced",
+    "networkMode": "awsvpc",
+    "requiresCompatibilities": ["FARGATE"],
+    "cpu": "256",
+    "memory": "512",
+    "containerDefinitions": [{
+        "name": "web",
+        "image": "example/web:1",
+        "essential": True,
+        "environment": [{"name": "DD_SERVICE", "value": "web"},
+                        {"name": "DD_TRACE_AGENT_URL", "value": f"http://tracer:{URL_PASSWORD}@agent:8126"}],
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web"}},
+    }],
+}
+
+
+@pytest.fixture()
+def traced_service(fresh_aws):
+    """A live ECS service whose task definition carries a URL with a password (FL-7 shows that variable)."""
+    ec2, ecs = fresh_aws.client("ec2"), fresh_aws.client("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="apm")
+    arn = ecs.register_task_definition(**TRACED_TASK)["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="apm", serviceName="web", taskDefinition=arn, desiredCount=1, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}})
+    return fresh_aws
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+def test_url_password_never_in_any_output(traced_service, tmp_path, fmt):
+    out = tmp_path / f"report.{fmt}"
+    live = run_auditor("scan", "--profile", "demo", "--check", "FL-7", "--format", fmt, "-v", "--output", str(out),
+                       "--fail-on", "never", env=traced_service.env())
+    assert live.code == 0, live.stderr
+    text = out.read_text()
+    assert "FL-7" in text and "traced:1" in text  # the finding is there…
+    for blob in (text, live.stdout, live.stderr):
+        assert URL_PASSWORD not in blob  # …the password in its evidence is not
+    if fmt != "table":  # the table shows messages, not evidence
+        assert "http://tracer:***@agent:8126" in text  # and the URL stays recognisable
+
+    taskdef = tmp_path / "traced.json"
+    taskdef.write_text(json.dumps(TRACED_TASK))
+    offline = run_auditor("scan-file", str(taskdef), "--check", "FL-7", "--format", fmt, "-v", "--fail-on", "never")
+    assert offline.code == 0, offline.stderr
+    assert "FL-7" in offline.stdout
+    for blob in (offline.stdout, offline.stderr):
+        assert URL_PASSWORD not in blob
