@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "auditor.checks.sqs_lambda",
     "auditor.checks.datadog_dlq",
     "auditor.checks.bucket_policy",
+    "auditor.checks.pipeline",
 )
 
 ENTRY_POINT_GROUP = "auditor.checks"

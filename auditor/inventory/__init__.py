@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ec2 import Ec2Inventory
     from .ecs import EcsInventory
     from .iam import IamInventory
+    from .kms import KmsInventory
     from .s3 import S3Inventory
     from .sqs import SqsInventory
 
@@ -81,6 +82,12 @@ class RegionInventory:
         from .ec2 import Ec2Inventory
 
         return Ec2Inventory(self)
+
+    @cached_property
+    def kms(self) -> KmsInventory:
+        from .kms import KmsInventory
+
+        return KmsInventory(self)
 
     @cached_property
     def cloudmap(self) -> CloudMapInventory:
@@ -156,6 +163,24 @@ class Inventory:
         futures = [self.pools.listing.submit(job) for _, job in jobs(self, keys)]
         for fut in futures:
             fut.result()
+
+    def consumer_roles(self) -> list[str]:
+        """Roles that functions (at the version or alias each mapping targets) with an enabled SQS mapping run
+        as; functions whose configuration cannot be read are left out (the checks report them)."""
+
+        def load() -> list[str]:
+            roles = set()
+            for region in self.regions:
+                mappings = capture(region.awslambda.sqs_mappings)
+                if isinstance(mappings, NotAvailable):
+                    continue
+                for m in mappings:
+                    fn = capture(lambda r=region, a=m.function_arn: r.awslambda.configuration(a))
+                    if not isinstance(fn, NotAvailable) and fn.role:
+                        roles.add(fn.role)
+            return sorted(roles)
+
+        return self.memo.get("consumer_roles", load)
 
     def workload_roles(self) -> WorkloadRoles:
         """The IAM roles Lambda functions and ECS tasks of the scanned regions run as, with who uses each, and

@@ -31,6 +31,15 @@ class Bucket:
         return Resource("aws", self.account, self.region, "s3-bucket", self.name, self.arn)
 
 
+@dataclass(frozen=True)
+class QueueNotification:
+    """One ``QueueConfigurations[]`` entry of a bucket's event notifications."""
+
+    id: str
+    queue_arn: str
+    events: tuple[str, ...]
+
+
 def _code(exc: NotAvailable) -> str:
     cause = exc.__cause__
     if isinstance(cause, ClientError):
@@ -90,6 +99,16 @@ class S3Inventory:
     def policies(self) -> list[tuple[Bucket | str, str | None | NotAvailable]]:
         """(bucket, policy text | None when it has none | NotAvailable) for every bucket, fetched concurrently."""
         return self._inv.memo.get("s3.policies", self._load_policies)
+
+    def notifications(self) -> list[tuple[Bucket | str, list[QueueNotification] | NotAvailable]]:
+        """(bucket, its SQS event notifications | NotAvailable) for every bucket, fetched concurrently."""
+
+        def one(b: Bucket | NotAvailable) -> tuple[Bucket | str, list[QueueNotification] | NotAvailable]:
+            if isinstance(b, NotAvailable):
+                return getattr(b, "bucket", "?"), b
+            return b, capture(lambda: self._get_notifications(b))
+
+        return self._inv.memo.get("s3.notifications", lambda: self._inv.pools.map_detail(one, self.buckets()))
 
     # -- details ------------------------------------------------------------------------------------------
     def region_of(self, name: str) -> str:
@@ -174,6 +193,16 @@ class S3Inventory:
             text = text.decode("utf-8", errors="replace")
         return text if text is not None else None
 
+    def _get_notifications(self, bucket: Bucket) -> list[QueueNotification]:
+        assert self._inv.aws is not None
+        got = self._inv.aws.call("s3", bucket.region, "GetBucketNotificationConfiguration", Bucket=bucket.name)
+        out = []
+        for i, q in enumerate(got.get("QueueConfigurations") or []):
+            if isinstance(q, dict) and q.get("QueueArn"):
+                out.append(QueueNotification(str(q.get("Id") or f"#{i + 1}"), str(q["QueueArn"]),
+                                             tuple(str(e) for e in q.get("Events") or ())))
+        return out
+
     def _get_pab(self, name: str, region: str | None) -> dict[str, bool] | None:
         assert self._inv.aws is not None
         try:
@@ -196,4 +225,4 @@ class S3Inventory:
         return dict(got.get("PublicAccessBlockConfiguration") or {})
 
 
-__all__ = ["Bucket", "NotAvailable", "S3Inventory"]
+__all__ = ["Bucket", "NotAvailable", "QueueNotification", "S3Inventory"]

@@ -41,6 +41,20 @@ class Queue:
             return None
 
     @property
+    def policy(self) -> str | None:
+        """The queue's access policy (``Policy`` attribute), None when it has none."""
+        return self.attributes.get("Policy") or None
+
+    @property
+    def kms_key(self) -> str | None:
+        """``KmsMasterKeyId`` when SSE-KMS is on (a key id, key ARN, alias or alias ARN)."""
+        return self.attributes.get("KmsMasterKeyId") or None
+
+    @property
+    def sse_sqs(self) -> bool:
+        return str(self.attributes.get("SqsManagedSseEnabled", "")).lower() == "true"
+
+    @property
     def visibility_timeout(self) -> int | None:
         return self._int("VisibilityTimeout")
 
