@@ -90,3 +90,11 @@ def demo_scan(demo_env, tmp_path_factory):
                          "--fail-on", "never", env=demo_env)
     assert result.code in (0, 3), result.stderr
     return json.loads(out.read_text())
+
+
+@pytest.fixture()
+def stubbed_aws(monkeypatch, tmp_path):
+    """An account answered by botocore ``Stubber`` only; any call the test did not stub fails it."""
+    from .ecs.stubs import stubbed_account
+
+    yield from stubbed_account(monkeypatch, tmp_path)
