@@ -188,6 +188,12 @@ def _evidence(inv: Inventory, d: Dlq, cov: Coverage, matches: list[Match] | None
     }
     if cov.same_name_regions:
         ev["same_name_in_regions"] = list(cov.same_name_regions)
+    if cov.non_covering:
+        ev["monitors_that_do_not_count"] = [
+            {"id": n.monitor.id, "name": n.monitor.name, "url": _url(inv, n.monitor.id), "query": n.monitor.query,
+             "metric": n.term.metric, "why": n.why}
+            for n in cov.non_covering
+        ]
     if cov.unreadable:
         ev["unreadable_sqs_monitors"] = [
             {"id": m.id, "name": m.name, "url": _url(inv, m.id), "error": m.parse_error} for m in cov.unreadable
@@ -208,9 +214,11 @@ def _confidence(cov: Coverage) -> Confidence | None:
     severity=Severity.HIGH,
     description=(
         "No Datadog metric monitor selects this dead-letter queue: none queries "
-        "aws.sqs.approximate_number_of_messages_visible or aws.sqs.number_of_messages_sent with a queuename "
-        "scope (exact, wildcard or a by {queuename} multi-alert) that includes it, directly or through a "
-        "composite."
+        "aws.sqs.approximate_number_of_messages_visible with a queuename scope (exact, wildcard or a by "
+        "{queuename} multi-alert) that includes it, directly or through a composite. A monitor on "
+        "aws.sqs.number_of_messages_sent does not count: that metric counts only messages sent to the queue "
+        "directly, not those SQS moves to the DLQ after failed processing, so it never fires for them; the "
+        "finding names such monitors (and ones on messages received or deleted) and says why."
     ),
     risk="Messages that fail processing pile up in the DLQ unnoticed until they expire.",
     remediation=(
@@ -227,14 +235,22 @@ def no_monitor(inv: Inventory, rec: Recorder) -> None:
         ev = _evidence(inv, d, cov)
         if not cov.covered:
             note = ""
+            if cov.non_covering:
+                note += "".join(
+                    f" Monitor #{n.monitor.id} '{n.monitor.name}' ({_url(inv, n.monitor.id)}) watches "
+                    f"{n.term.metric} of it but does not count: {n.why}, so it never fires for them."
+                    for n in cov.non_covering[:3]
+                )
+                if len(cov.non_covering) > 3:
+                    note += f" ({len(cov.non_covering) - 3} more such monitor(s) in the evidence.)"
             if cov.unreadable:
                 ids = ", ".join(f"#{m.id}" for m in cov.unreadable[:5])
-                note = f" ({len(cov.unreadable)} monitor(s) on SQS metrics could not be parsed: {ids})"
+                note += f" {len(cov.unreadable)} monitor(s) on SQS metrics could not be parsed: {ids}."
             rec.fail(
                 d.resource,
                 f"Dead-letter queue {d.label} in {d.region} has no Datadog monitor: no monitor on "
                 f"{' or '.join(sorted(DLQ_METRICS))} selects queuename:{d.name.lower()}, so failed messages "
-                f"land there unnoticed{note}.",
+                f"land there unnoticed.{note}",
                 confidence=Confidence.MEDIUM if cov.unreadable else None,
                 evidence=ev,
             )

@@ -95,6 +95,24 @@ def test_findings_name_the_dlq_and_the_monitor_with_a_link(aws_env, dd_server):
     assert dd4.confidence is Confidence.HIGH
 
 
+def test_a_monitor_on_messages_sent_does_not_cover_a_dlq_and_dd1_says_why(aws_env, dd_server):
+    """check-rules.md §6: SQS does not count redriven messages in NumberOfMessagesSent, so the seeded monitor
+    on number_of_messages_sent{queuename:notifications-priority-dlq} never fires for a failed message."""
+    _, report = scan(settings_for(dd_server))
+    dd1 = [f for f in report.findings if f.rule == "DD-1" and f.resource.id == "notifications-priority-dlq"]
+    assert [f.status for f in dd1] == [Status.FAIL]
+    msg = dd1[0].message
+    assert f"#{seed_datadog.NOTIFICATIONS_DLQ_SENT}" in msg and "aws.sqs.number_of_messages_sent" in msg
+    assert "not the messages SQS moves there after failed processing" in msg
+    assert f"{dd_server.url}/monitors/{seed_datadog.NOTIFICATIONS_DLQ_SENT}" in msg
+    not_counted = {m["id"]: m for m in dd1[0].evidence["monitors_that_do_not_count"]}
+    assert set(not_counted) == {seed_datadog.NOTIFICATIONS_DLQ_SENT, 48213011}  # …_sent and …_deleted
+    assert not_counted[48213011]["metric"] == "aws.sqs.number_of_messages_deleted"
+    assert dd1[0].evidence["monitors"] == []
+    # no other DD rule treats it as a monitor of the DLQ (DD-2 would call it "threshold only")
+    assert not [f for f in report.findings if f.resource.id == "notifications-priority-dlq" and f.rule != "DD-1"]
+
+
 def test_links_point_at_the_configured_site(aws_env, dd_server):
     settings = settings_for(dd_server, DD_SITE="datadoghq.eu")
     _, report = scan(settings)
