@@ -43,6 +43,9 @@ INTAKE_SITES = (
     "ddog-gov.com",
     "ddog-gov.datadoghq.com",
 )
+#: Where Fluent Bit's datadog output sends logs when ``Host`` is not set: the US1 intake.
+DEFAULT_INTAKE_SITE = "datadoghq.com"
+DEFAULT_INTAKE_HOST = f"http-intake.logs.{DEFAULT_INTAKE_SITE}"
 _INTAKE_RE = re.compile(
     r"^http-intake\.logs\.(" + "|".join(re.escape(s) for s in INTAKE_SITES) + r")\.?$", re.IGNORECASE
 )
@@ -366,15 +369,17 @@ def _configured_site(inv: Inventory) -> str:
 @check(
     id="firelens/datadog-host",
     rule="FL-4",
-    title="Datadog FireLens output has a missing or wrong intake host",
+    title="Datadog FireLens output sends logs to the wrong intake host",
     severity=Severity.MEDIUM,
     description=(
-        "A FireLens Datadog output has no Host, a Host that is not a Datadog log intake "
-        "(http-intake.logs.<site>), or one for a different site than the Datadog organisation being audited."
+        "A FireLens Datadog output has a Host that is not a Datadog log intake (http-intake.logs.<site>), or one "
+        "for a different site than the Datadog organisation being audited. A missing Host is not a defect by "
+        "itself: Fluent Bit's datadog output then uses the US1 intake (http-intake.logs.datadoghq.com), so it is "
+        "reported only when the configured Datadog site is another one."
     ),
     risk=(
-        "Without Host the plugin defaults to the US1 intake: logs of an EU or US3/US5/AP organisation are "
-        "rejected or land in the wrong organisation; a mistyped host drops every log line."
+        "Logs of an EU, US3/US5, AP or government organisation sent to another site's intake are rejected or "
+        "land in the wrong organisation; a mistyped host drops every log line."
     ),
     remediation="Set Host to http-intake.logs.<your Datadog site>, e.g. http-intake.logs.datadoghq.eu.",
     docs=(DD_FARGATE_DOC, DD_SITES_DOC),
@@ -391,7 +396,11 @@ def datadog_host(inv: Inventory, rec: Recorder) -> None:
                   "configured_site": site or None}
             problem = ""
             if not host:
-                problem = "has no Host"
+                if site and site != DEFAULT_INTAKE_SITE:
+                    problem = (f"has no Host, so Fluent Bit sends its logs to the US1 intake {DEFAULT_INTAKE_HOST}, "
+                               f"but the audited Datadog organisation is on {site}")
+                else:
+                    ev["default_host"] = DEFAULT_INTAKE_HOST
             elif not _INTAKE_RE.match(host):
                 problem = f"sends to {host}, which is not a Datadog log intake host"
             elif site and host.lower().rstrip(".") != f"http-intake.logs.{site}":
@@ -399,6 +408,10 @@ def datadog_host(inv: Inventory, rec: Recorder) -> None:
             if problem:
                 rec.fail(td.resource, f"{td.label}{td.used_by}: the Datadog output of container {out.container} "
                          f"{problem}.", evidence=ev, key=out.container)
+            elif not host:
+                where = f"the configured site {site}" if site else "Fluent Bit's default"
+                rec.ok(td.resource, f"{td.label}: container {out.container} sets no Host and ships to the US1 "
+                       f"intake {DEFAULT_INTAKE_HOST} ({where})", evidence=ev, key=out.container)
             else:
                 rec.ok(td.resource, f"{td.label}: container {out.container} ships to {host}", evidence=ev,
                        key=out.container)

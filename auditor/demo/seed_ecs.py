@@ -276,9 +276,10 @@ def seed(ctx) -> None:
     ]), serviceConnectConfiguration=client_server("search-v1"))
     ecs.update_service(cluster=CLUSTER, service="search", serviceConnectConfiguration=client_server("search"))
 
-    # storefront: client side only, calls the others by their Service Connect names; healthy.
+    # storefront: client side only, calls the others by their Service Connect names; healthy. Its Datadog output
+    # sets no Host: Fluent Bit then uses the US1 intake, so FL-4 fires only when the audited Datadog site is another.
     service("storefront", task_definition("storefront", [
-        app("storefront", log=datadog_logs("storefront", source="nodejs"), env={
+        app("storefront", log=datadog_logs("storefront", source="nodejs", Host=None), env={
             "CATALOG_URL": f"http://catalog:{PORT}", "RECOMMENDATIONS_URL": f"http://recommendations:{PORT}",
             "SEARCH_URL": f"http://search:{PORT}", "INVENTORY_URL": f"http://inventory-api.shop:{PORT}"}),
         log_router(),

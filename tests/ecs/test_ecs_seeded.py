@@ -70,3 +70,32 @@ def test_api_call_budget(seeded_scan):
     assert calls["servicediscovery:GetService"] == 3  # the three DNS registries
     assert calls["servicediscovery:GetNamespace"] <= 2  # shop.local once, plus the ARN-given shop at most once
     assert calls["lambda:ListFunctions"] == 1
+
+
+def test_fl4_missing_host_follows_the_configured_datadog_site(seeded_aws, monkeypatch):
+    """storefront:1 sets no Host: fine for an unknown or US1 site (Fluent Bit's default intake), FL-4 when the
+    audited organisation is on another site."""
+    from auditor.checks import firelens
+
+    from auditor import engine
+    from auditor.inventory import Inventory
+    from auditor.inventory.aws import AwsAccount
+    from auditor.inventory.datadog import DatadogInventory, DatadogSettings
+
+    for key, value in seeded_aws.env().items():
+        monkeypatch.setenv(key, value)
+    outcomes = {}
+    for site in ("", "datadoghq.com", "datadoghq.eu"):
+        inv = Inventory(AwsAccount("demo"), ["us-east-1"])
+        if site:
+            inv.datadog = DatadogInventory(DatadogSettings.resolve(environ={
+                "DD_SITE": site, "DD_API_KEY": "a" * 32, "DD_APP_KEY": "b" * 40}), stats=inv.stats)
+        try:
+            report = engine.run(inv, [firelens.datadog_host], target={})
+        finally:
+            inv.close()
+        outcomes[site] = [f for f in report.findings if f.resource.id == "storefront:1"]
+    assert [f.status for f in outcomes[""]] == [Status.PASS]
+    assert [f.status for f in outcomes["datadoghq.com"]] == [Status.PASS]
+    [eu] = outcomes["datadoghq.eu"]
+    assert eu.status is Status.FAIL and "has no Host" in eu.message and "datadoghq.eu" in eu.message
