@@ -76,6 +76,11 @@ def _opt(options: dict[str, Any] | None, key: str) -> tuple[str, Any] | None:
     return None
 
 
+def _blank(value: Any) -> bool:
+    """An option value that holds nothing (``""``, whitespace, ``null`` in a file)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _env(container: dict[str, Any]) -> dict[str, str]:
     return {
         str(e.get("name")): str(e.get("value", ""))
@@ -275,7 +280,8 @@ def no_log_router(inv: Inventory, rec: Recorder) -> None:
     severity=Severity.HIGH,
     description=(
         "A container ships logs to Datadog through FireLens with the API key in logConfiguration.options, "
-        "where anyone allowed to describe task definitions (and every copy of the JSON) can read it."
+        "where anyone allowed to describe task definitions (and every copy of the JSON) can read it. An empty "
+        "apikey option (e.g. beside the key in secretOptions) holds no key and is not reported."
     ),
     risk=(
         "The Datadog API key leaks through ecs:DescribeTaskDefinition, CI logs and source control; it lets "
@@ -297,7 +303,18 @@ def plain_api_key(inv: Inventory, rec: Recorder) -> None:
         _not_determinable(td, rec)
         for out in td.datadog_outputs():
             found = _opt(out.options, "apikey")
-            if found is not None:
+            in_secrets = any(s.lower() == "apikey" for s in out.secret_options)
+            if found is not None and _blank(found[1]):
+                # An empty option holds no key: nothing leaks (the key, if any, comes from secretOptions).
+                rec.ok(
+                    td.resource,
+                    f"{td.label}: container {out.container} leaves option {found[0]} empty"
+                    + (" and reads the API key from secretOptions" if in_secrets else ""),
+                    evidence={"container": out.container, "option": found[0], "empty": True,
+                              "key_in_secret_options": in_secrets},
+                    key=out.container,
+                )
+            elif found is not None:
                 key = found[0]  # the value was registered as a secret when the task definition was read
                 rec.fail(
                     td.resource,
@@ -307,7 +324,6 @@ def plain_api_key(inv: Inventory, rec: Recorder) -> None:
                     key=out.container,
                 )
             else:
-                in_secrets = any(s.lower() == "apikey" for s in out.secret_options)
                 rec.ok(
                     td.resource,
                     f"{td.label}: container {out.container} "

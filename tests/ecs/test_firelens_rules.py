@@ -83,6 +83,18 @@ def test_plain_api_key_is_registered_when_the_task_definition_is_read_whichever_
     assert scrub(f"leak {key}") == "leak <redacted>"
 
 
+@pytest.mark.parametrize("blank", ["", "  ", None])
+def test_fl2_empty_apikey_option_beside_secret_options_is_not_a_leak(blank):
+    """check-rules.md §2: an empty apikey option next to the key in secretOptions holds no key."""
+    doc = td(checkout={"logConfiguration": dd_options(apikey=blank if blank is not None else "x")})
+    if blank is None:  # a file may carry null
+        doc["containerDefinitions"][0]["logConfiguration"]["options"]["apikey"] = None
+    assert doc["containerDefinitions"][0]["logConfiguration"]["secretOptions"][0]["name"].lower() == "apikey"
+    found = run_files([fl.plain_api_key], doc)
+    assert statuses(found) == ["pass"]
+    assert "empty" in found[0].message and "secretOptions" in found[0].message
+
+
 def test_fl2_api_key_in_secret_options_passes():
     found = run_files([fl.plain_api_key], HEALTHY)
     assert statuses(found) == ["pass"] and "secretOptions" in found[0].message
