@@ -392,7 +392,8 @@ def _needs_weak(a: Analysis, row) -> bool:
         "An Allow to Principal \"*\" (or {\"AWS\": \"*\"}) with no condition that names who or where (source IP "
         "range, VPC, endpoint, organisation, account, principal ARN) lets anonymous users and every AWS account "
         "in. With only a weak condition (Referer, User-Agent, a request header) the finding is medium: those "
-        "values are chosen by the requester."
+        "values are chosen by the requester. A policy without any Allow statement grants nothing and cannot make "
+        "a bucket public: it is not reported."
     ),
     risk="Anyone on the internet can read (or write) the objects the statement covers.",
     remediation=(
@@ -410,7 +411,11 @@ def _needs_weak(a: Analysis, row) -> bool:
     requires=_REQUIRES,
 )
 def public_access(inv: Inventory, rec: Recorder) -> None:
-    for subject, _ in readable_subjects(inv, rec):
+    for subject, policy in readable_subjects(inv, rec):
+        if not any(st.effect in ("Allow", "") for st in policy.statements):  # "": unreadable, maybe an Allow
+            rec.ok(subject.resource, f"{subject.name}: the policy has no Allow statement, so it grants nothing and "
+                   "cannot make the bucket public")
+            continue
         a = full_analysis(inv, subject)
         rows = public_rows(a)
         if not rows:
