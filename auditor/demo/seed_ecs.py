@@ -34,6 +34,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "search-indexer": {"fail": {"SC-1"}},
     "price-sync": {"clean": {"SC-1", "SC-2"}},
     "catalog-feed": {"clean": {"SC-1"}},
+    "price-alerts": {"fail": {"SC-1"}},  # calls pricing's Service Connect alias, although pricing is also in DNS
     # ECS services
     "shop/checkout": {"clean": {"SC-4"}},
     "shop/catalog": {"clean": {"SC-4"}},
@@ -44,7 +45,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "shop/storefront": {"clean": {"SC-4"}},
     "shop/shipping": {"fail": {"SC-3"}},
     "shop/fulfilment": {"clean": {"SC-3"}},
-    "shop/pricing": {"clean": {"SC-3"}},
+    "shop/pricing": {"clean": {"SC-3", "SC-4"}},
     "backoffice/reviews": {"fail": {"SC-4"}},
     # Task definitions
     "checkout:1": {"clean": {"FL-1", "FL-2", "FL-3", "FL-4", "FL-5", "FL-6", "FL-7", "FL-8"}},
@@ -290,7 +291,9 @@ def seed(ctx) -> None:
     ]), serviceConnectConfiguration={"enabled": True, "namespace": SC_NAMESPACE})
 
     # DNS service discovery in shop.local: shipping is only called by fulfilment (SC-3 info); pricing is
-    # called by the price-sync Lambda (DNS needed); fulfilment has no callers.
+    # called by the price-sync Lambda (DNS needed); fulfilment has no callers. pricing is also a Service Connect
+    # client-and-server under the alias "pricing": a Lambda calling that name cannot resolve it (SC-1), although
+    # pricing.shop.local is in DNS — the finding names the DNS name to use.
     service("shipping", task_definition("shipping", [app("shipping", log=awslogs("shipping"))]),
             serviceRegistries=[{"registryArn": dns_service("shipping")}])
     service("fulfilment", task_definition("fulfilment", [
@@ -300,7 +303,8 @@ def seed(ctx) -> None:
         app("pricing", log=awslogs("pricing"),
             env={"DD_SERVICE": "pricing", "DD_AGENT_HOST": "datadog-agent"}),  # DD_AGENT_HOST on Fargate (FL-7 low)
         datadog_agent(),
-    ]), sg=pricing_sg, serviceRegistries=[{"registryArn": dns_service("pricing")}])
+    ]), sg=pricing_sg, serviceRegistries=[{"registryArn": dns_service("pricing")}],
+            serviceConnectConfiguration=client_server("pricing"))
 
     # emails: no discovery at all (the 11th service of the cluster: DescribeServices needs two batches).
     service("emails", task_definition("emails", [app("emails", log=awslogs("emails"), port=False)]))
@@ -317,5 +321,7 @@ def seed(ctx) -> None:
                                     "EXPORT_BUCKET": "shop-catalog-exports"},
                  VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [pricing_lambda_sg]})
     ctx.function("search-indexer", env={"SEARCH_ENDPOINT": f"search-v1:{PORT}"})
+    ctx.function("price-alerts", env={"PRICING_URL": f"http://pricing:{PORT}/alerts"},
+                 VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [pricing_lambda_sg]})
     ctx.function("catalog-feed", env={"PARTNER_API": "https://api.partner.example/catalog",
                                       "FEED_NAME": "catalog-feed"})

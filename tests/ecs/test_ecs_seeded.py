@@ -56,6 +56,16 @@ def test_sc1_reads_the_active_deployment_during_a_rollout(seeded_scan):
     assert f.evidence["deployment_status"] == "ACTIVE" and "rollout" in f.message
 
 
+def test_sc1_is_judged_by_name_a_service_connect_alias_of_a_service_also_in_dns(seeded_scan):
+    """pricing is registered in DNS as pricing.shop.local and has the Service Connect alias "pricing":
+    price-alerts calls the alias, which only Service Connect proxies resolve (check-rules.md §1)."""
+    f = next(f for f in seeded_scan.report.failures if f.rule == "SC-1" and f.resource.id == "price-alerts")
+    assert f.evidence["endpoint"] == "pricing" and f.evidence["dns_names"] == ["pricing.shop.local"]
+    assert "also registered in DNS as pricing.shop.local: use that name" in f.message
+    ok = [f for f in seeded_scan.report.findings if f.rule == "SC-1" and f.resource.id == "price-sync"]
+    assert [f.status for f in ok] == [Status.PASS]  # it calls pricing.shop.local
+
+
 def test_fl7_fargate_agent_host_is_low(seeded_scan):
     f = next(f for f in seeded_scan.report.failures if f.rule == "FL-7" and f.resource.id == "pricing:1")
     assert f.severity is Severity.LOW
