@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.check import Recorder, check
-from auditor.datadog.client import PERMISSION
+from auditor.datadog.client import DOWNTIME_PERMISSION, PERMISSION
 from auditor.datadog.coverage import DLQ_METRICS, Coverage, Match, QueueTarget, change_problems
 from auditor.inventory import Inventory
 from auditor.inventory import resources as res
@@ -359,7 +359,9 @@ def change_misconfigured(inv: Inventory, rec: Recorder) -> None:
     severity=Severity.LOW,
     description=(
         "The dead-letter queue is covered, but every monitor that watches it is muted (options.silenced) or in "
-        "an active downtime whose scope includes the queue. A muted member of an unmuted composite does not count."
+        "an active downtime whose scope includes the queue. A muted member of an unmuted composite does not count. "
+        "When the active downtimes cannot be listed (monitors_downtime permission), a queue whose monitors are "
+        "not known to be muted is not evaluated rather than passed."
     ),
     risk="Failures reach the DLQ and nobody is notified; mutes without an end are easily forgotten.",
     remediation="End the downtime or unmute the monitor, or give the downtime an end date.",
@@ -379,6 +381,16 @@ def only_monitor_muted(inv: Inventory, rec: Recorder) -> None:
                 f"Every monitor watching dead-letter queue {d.label} is muted: {parts}.",
                 confidence=None if certain else Confidence.MEDIUM,
                 evidence=ev,
+            )
+        elif cov.downtimes_error is not None:
+            # Known mutes do not silence every monitor, but a downtime the listing did not return may.
+            exc = cov.downtimes_error
+            live = ", ".join(f"#{m.monitor.id}" for m in cov.matches if m.mute is None)
+            rec.not_evaluated(
+                d.resource,
+                f"active downtimes could not be listed ({getattr(exc, 'reason', exc)}), so whether {live} "
+                "watching it is muted is unknown",
+                getattr(exc, "iam_action", "") or DOWNTIME_PERMISSION,
             )
         else:
             live = [m for m in cov.matches if m.mute is None]

@@ -109,6 +109,7 @@ class Coverage:
     non_covering: list[NonCovering] = field(default_factory=list)  # look like coverage, are not
     unreadable: list[Monitor] = field(default_factory=list)  # SQS metric monitors whose query could not be parsed
     same_name_regions: tuple[str, ...] = ()  # other scanned regions with a DLQ of the same name
+    downtimes_error: Exception | None = None  # active downtimes could not be listed: more mutes may exist
 
     @property
     def covered(self) -> bool:
@@ -157,9 +158,11 @@ class MonitorIndex:
         downtimes: Iterable[Downtime] = (),
         *,
         now: dt.datetime | None = None,
+        downtimes_error: Exception | None = None,
     ) -> None:
         self.monitors = [m for m in monitors if not m.deleted]
         self.downtimes = list(downtimes)
+        self.downtimes_error = downtimes_error  # why the downtimes are incomplete (None: they are complete)
         self.now = now or dt.datetime.now(dt.UTC)
         self.by_id = {m.id: m for m in self.monitors if m.id is not None}
         self.composites_of: dict[int, list[Monitor]] = {}
@@ -210,7 +213,7 @@ class MonitorIndex:
 
     def coverage(self, target: QueueTarget, same_name_regions: Iterable[str] = ()) -> Coverage:
         tags = target.tags()
-        cov = Coverage(target, same_name_regions=tuple(same_name_regions))
+        cov = Coverage(target, same_name_regions=tuple(same_name_regions), downtimes_error=self.downtimes_error)
         seen: set[tuple[int | None, int | None]] = set()
         for m in self.sqs_monitors:
             sel = self.selects(m, tags)

@@ -162,6 +162,40 @@ def test_rate_limit_is_ridden_out(aws_env, dd_server):
     assert {f.rule for f in report.failures} == DD_RULES
 
 
+def test_failed_downtime_listing_makes_mute_verdicts_not_evaluated(aws_env, dd_server):
+    """Muted monitors must not read as active: without the downtime listing, DD-4 passes nothing."""
+    dd_server.fail(403, times=10, path_prefix="/api/v2/downtime")
+    _, report = scan(settings_for(dd_server))
+    dd4 = {f.resource.id: f for f in report.findings if f.rule == "DD-4"}
+    # invoices' monitor is known to be muted (its matching_downtimes): still a finding
+    assert dd4["invoices-dlq"].status is Status.FAIL
+    for dlq in ("orders-dlq", "payments-dlq", "refunds-dlq", "audit-dlq", "ledger-dlq.fifo"):
+        f = dd4[dlq]
+        assert f.status is Status.NOT_EVALUATED, (dlq, f.message)
+        assert f.iam_action == "monitors_downtime" and "downtimes could not be listed" in f.reason
+        assert "403" in f.reason
+    assert not [f for f in report.findings if f.rule == "DD-4" and f.status is Status.PASS]
+    # verdicts that do not depend on mutes are unaffected
+    assert {f.rule for f in report.not_evaluated} == {"DD-4"}
+    assert not report.complete
+
+
+@pytest.mark.e2e
+def test_failed_downtime_listing_makes_the_scan_incomplete(seeded_aws, dd_server):
+    from tests.conftest import run_auditor
+
+    dd_server.fail(403, times=10, path_prefix="/api/v2/downtime")
+    env = {**seeded_aws.env(), "DD_HOST": dd_server.url, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
+    r = run_auditor("scan", "--profile", "demo", "--check", "datadog-dlq", "--format", "json",
+                    "--fail-on", "critical", env=env)
+    assert r.code == 3, r.stderr
+    doc = r.json()
+    assert doc["complete"] is False
+    ne = [f for f in doc["findings"] if f["status"] == "not-evaluated"]
+    assert ne and {f["rule"] for f in ne} == {"DD-4"}
+    assert all(f["iam_action"] == "monitors_downtime" for f in ne)
+
+
 def test_same_dlq_name_in_two_regions(fresh_aws, monkeypatch):
     for k, v in fresh_aws.env().items():
         monkeypatch.setenv(k, v)
