@@ -447,6 +447,7 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                            if a.dim(n) is not None and a.dim(n).category == "weak"})  # type: ignore[union-attr]
             ev["only_weak_conditions"] = weak
         note = ""
+        bpa_errors: list[NotAvailable] = []
         if subject.live_bucket is not None:
             restricted = inv.s3.restricts_public(subject.live_bucket)
             ev["restrict_public_buckets"] = restricted
@@ -455,7 +456,10 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                 note = (" S3 Block Public Access (RestrictPublicBuckets) currently limits it to AWS services and "
                         "principals of the owner account; turning that setting off would expose it.")
             elif restricted is None:
-                note = " (Block Public Access settings could not be read.)"
+                bpa_errors = inv.s3.block_public_access_errors(subject.live_bucket)
+                actions = ", ".join(e.iam_action for e in bpa_errors if e.iam_action)
+                note = (f" Whether S3 Block Public Access limits it is unknown: the settings could not be read "
+                        f"({actions}).")
         acts = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
         qual = "" if strong else " — only a requester-chosen value (" + ", ".join(ev["only_weak_conditions"][:3]) + \
             ") stands in the way"
@@ -467,6 +471,15 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
             evidence=ev,
             key="public",
         )
+        for exc in bpa_errors:  # the finding's severity depends on them: the scan is incomplete
+            rec.not_evaluated(
+                subject.resource,
+                f"its Block Public Access settings could not be read ({exc.reason}), so whether "
+                "RestrictPublicBuckets limits its public policy (severity low instead of "
+                f"{'high' if strong else 'medium'}) is unknown",
+                exc.iam_action,
+                key=f"block-public-access|{exc.iam_action}",
+            )
 
 
 # ------------------------------------------------------------------------------------------------------------
