@@ -40,6 +40,8 @@ _REQUIRES = ("sqs.queues", "datadog.monitors", "datadog.downtimes")
 #: Key of the not-evaluated entry on a queue whose attributes could not be read (a DLQ of its own may also
 #: carry findings on the same resource).
 UNREADABLE_KEY = "redrive-policy-unreadable"
+#: Key of the not-evaluated entry on a monitor whose query could not be parsed.
+UNPARSED_MONITOR_KEY = "query-unreadable"
 
 _TERRAFORM = '''resource "datadog_monitor" "dlq" {
   name    = "Messages arriving in my-dlq"
@@ -130,6 +132,15 @@ def coverages(inv: Inventory, rec: Recorder) -> Iterator[tuple[Dlq, Coverage]]:
         for d in dlqs:
             rec.not_evaluated(d.resource, exc.reason, exc.iam_action or PERMISSION)
         return
+    for m in index.unreadable:
+        # Its query could not be parsed (malformed, or beyond auditor's size/nesting bounds): the monitor is not
+        # evaluated, and the DLQ verdicts below say they may be missing it.
+        rec.not_evaluated(
+            Resource("datadog", inv.account or "", "", "datadog-monitor", str(m.id), _url(inv, m.id)),
+            f"Datadog monitor #{m.id} '{m.name[:80]}' queries an SQS metric but its query cannot be read "
+            f"({m.parse_error}), so whether it watches a dead-letter queue is unknown",
+            key=UNPARSED_MONITOR_KEY,
+        )
     regions_of: dict[str, set[str]] = defaultdict(set)
     for d in dlqs:
         regions_of[d.name.lower()].add(d.region)
@@ -202,7 +213,8 @@ def _evidence(inv: Inventory, d: Dlq, cov: Coverage, matches: list[Match] | None
 
 
 def _confidence(cov: Coverage) -> Confidence | None:
-    return None if cov.certain else Confidence.MEDIUM
+    """Medium when a match depends on tags auditor cannot see, or an unreadable monitor may also watch it."""
+    return None if cov.certain and not cov.unreadable else Confidence.MEDIUM
 
 
 # -- DD-1 -----------------------------------------------------------------------------------------------------
@@ -375,7 +387,7 @@ def only_monitor_muted(inv: Inventory, rec: Recorder) -> None:
         ev = _evidence(inv, d, cov)
         if cov.all_muted:
             parts = "; ".join(f"{_label(inv, m)} is {m.mute.describe()}" for m in cov.matches if m.mute)
-            certain = cov.certain and all(m.mute.certain for m in cov.matches if m.mute)
+            certain = cov.certain and not cov.unreadable and all(m.mute.certain for m in cov.matches if m.mute)
             rec.fail(
                 d.resource,
                 f"Every monitor watching dead-letter queue {d.label} is muted: {parts}.",

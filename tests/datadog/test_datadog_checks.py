@@ -196,6 +196,35 @@ def test_failed_downtime_listing_makes_the_scan_incomplete(seeded_aws, dd_server
     assert all(f["iam_action"] == "monitors_downtime" for f in ne)
 
 
+def test_one_unreadable_monitor_is_not_evaluated_alone_never_the_family(aws_env):
+    """A 10,000-deep nested query used to raise RecursionError while the listing was read, so every DLQ of every
+    DD check was not evaluated; an oversized query is refused the same way. Each is that monitor's problem."""
+    from auditor.demo.datadog_server import DatadogServer, monitor
+
+    visible = seed_datadog.VISIBLE
+    deep = monitor(9001, "generated: deep", f"avg(last_5m):max:{visible}{{" + "(" * 10_000 + "queuename:orders-dlq"
+                   + ")" * 10_000 + "} > 0")
+    huge = monitor(9002, "generated: huge", "avg(last_5m):" + " + ".join(
+        [f"max:{visible}{{queuename:payments-dlq}}"] * 1_000) + " > 0")
+    mons = seed_datadog.monitors() + [deep, huge]
+    with DatadogServer(mons, seed_datadog.downtimes(), api_key=API_KEY, app_key=APP_KEY).start() as server:
+        _, report = scan(settings_for(server))
+    unreadable = {(f.rule, f.resource.id): f for f in report.not_evaluated}
+    assert set(unreadable) == {(rule, mid) for rule in DD_RULES for mid in ("9001", "9002")}
+    deep_ne, huge_ne = unreadable[("DD-1", "9001")], unreadable[("DD-1", "9002")]
+    assert deep_ne.resource.type == "datadog-monitor" and deep_ne.resource.arn.endswith("/monitors/9001")
+    assert "nests more than 100 levels" in deep_ne.reason and "whether it watches a dead-letter queue" in deep_ne.reason
+    assert "characters long" in huge_ne.reason
+    assert len(deep_ne.message) < 1000 and len(huge_ne.message) < 1000  # the query is not copied into the report
+    # every DLQ is still evaluated as in the seeded table
+    got = by_resource(report)
+    for dlq, want in seed_datadog.EXPECTED.items():
+        assert want.get("fail", set()) <= got[dlq]["fail"], (dlq, got[dlq])
+        assert not got[dlq]["not-evaluated"], (dlq, got[dlq])
+    dd1 = next(f for f in report.findings if f.rule == "DD-1" and f.resource.id == "notifications-priority-dlq")
+    assert dd1.confidence is Confidence.MEDIUM and "#9001" in dd1.message  # it may be watched by an unreadable one
+
+
 def test_same_dlq_name_in_two_regions(fresh_aws, monkeypatch):
     for k, v in fresh_aws.env().items():
         monkeypatch.setenv(k, v)
