@@ -101,6 +101,14 @@ def dead_letter_queues(inv: Inventory, rec: Recorder) -> list[Dlq]:
                 )
                 continue
             rp = q.redrive_policy
+            if rp and rp.error:
+                rec.not_evaluated(
+                    res.queue(q.account, q.region, q.arn, q.name),
+                    f"{rp.error}, so a dead-letter queue it feeds may be missing from the dead-letter queues "
+                    "checked for Datadog monitors",
+                    key=UNREADABLE_KEY,
+                )
+                continue
             if rp and rp.dead_letter_target_arn:
                 sources[rp.dead_letter_target_arn].append(q.name)
         for arn in sorted(sources):
