@@ -18,7 +18,11 @@ from typing import Any
 from auditor.check import Recorder, check
 from auditor.inventory import Inventory
 from auditor.inventory.core import NotAvailable
-from auditor.inventory.ecs import masked_environment, register_task_definition_secrets
+from auditor.inventory.ecs import (
+    masked_environment,
+    register_task_definition_secrets,
+    task_definition_problem,
+)
 from auditor.model import Confidence, Resource, Severity
 from auditor.redact import MASK
 
@@ -212,8 +216,13 @@ def task_definitions(inv: Inventory, rec: Recorder) -> Iterator[TaskDef]:
         if not isinstance(raw, dict):
             continue
         register_task_definition_secrets(raw)
+        resource = Resource("file", "", "", "ecs-task-definition", path)
+        problem = task_definition_problem(raw)
+        if problem:
+            rec.not_evaluated(resource, f"the task definition {problem}, beyond what auditor reads")
+            continue
         fargate = "FARGATE" in (raw.get("requiresCompatibilities") or [])
-        yield TaskDef(Resource("file", "", "", "ecs-task-definition", path), raw, (), fargate)
+        yield TaskDef(resource, raw, (), fargate)
 
 
 def _not_determinable(td: TaskDef, rec: Recorder) -> None:
