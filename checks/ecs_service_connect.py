@@ -42,7 +42,7 @@ _REQUIRES_TD = (*_REQUIRES, "ecs.task_definitions_in_use")
 # ------------------------------------------------------------------------------------------------------------
 _PIECE_SPLIT = re.compile(r"[\s,;\"'<>\[\]{}()|`]+")
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?"
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s]+")
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s]+")  # a scheme starts a run: linear search
 _HOST_PORT = re.compile(rf"(?:[^@/:]+(?::[^@/]*)?@)?({_HOST}):(\d{{1,5}})(?:[/?#].*)?")
 _BARE = re.compile(_HOST)
 _SECRET_REF = re.compile(
