@@ -258,7 +258,8 @@ def no_monitor(inv: Inventory, rec: Recorder) -> None:
             if cov.non_covering:
                 note += "".join(
                     f" Monitor #{n.monitor.id} '{n.monitor.name}' ({_url(inv, n.monitor.id)}) watches "
-                    f"{n.term.metric} of it but does not count: {n.why}, so it never fires for them."
+                    f"{n.term.metric} of it but does not count: {n.why}, so it never fires for the failed "
+                    "messages."
                     for n in cov.non_covering[:3]
                 )
                 if len(cov.non_covering) > 3:

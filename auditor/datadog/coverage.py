@@ -236,5 +236,7 @@ class MonitorIndex:
             sel = self.selects(m, tags, NON_COVERING_METRICS)
             if sel is not None:
                 cov.non_covering.append(NonCovering(m, sel[0], sel[1]))
+        order = list(NON_COVERING_METRICS)  # number_of_messages_sent, the one that looks most like coverage, first
+        cov.non_covering.sort(key=lambda n: (order.index(n.term.metric), n.monitor.id or 0))
         cov.unreadable = list(self.unreadable)
         return cov
