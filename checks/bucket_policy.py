@@ -402,7 +402,8 @@ def _needs_weak(a: Analysis, row) -> bool:
         "An Allow to Principal \"*\" (or {\"AWS\": \"*\"}) with no condition that names who or where (source IP "
         "range, VPC, endpoint, organisation, account, principal ARN) lets anonymous users and every AWS account "
         "in. With only a weak condition (Referer, User-Agent, a request header) the finding is medium: those "
-        "values are chosen by the requester."
+        "values are chosen by the requester. A policy without any Allow statement grants nothing and cannot make "
+        "a bucket public: it is not reported."
     ),
     risk="Anyone on the internet can read (or write) the objects the statement covers.",
     remediation=(
@@ -420,7 +421,11 @@ def _needs_weak(a: Analysis, row) -> bool:
     requires=(*_REQUIRES, "s3.public_access"),
 )
 def public_access(inv: Inventory, rec: Recorder) -> None:
-    for subject, _ in readable_subjects(inv, rec):
+    for subject, policy in readable_subjects(inv, rec):
+        if not any(st.effect in ("Allow", "") for st in policy.statements):  # "": unreadable, maybe an Allow
+            rec.ok(subject.resource, f"{subject.name}: the policy has no Allow statement, so it grants nothing and "
+                   "cannot make the bucket public")
+            continue
         a = full_analysis(inv, subject)
         rows = public_rows(a)
         if not rows:
@@ -452,6 +457,7 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                            if a.dim(n) is not None and a.dim(n).category == "weak"})  # type: ignore[union-attr]
             ev["only_weak_conditions"] = weak
         note = ""
+        bpa_errors: list[NotAvailable] = []
         if subject.live_bucket is not None:
             restricted = inv.s3.restricts_public(subject.live_bucket)
             ev["restrict_public_buckets"] = restricted
@@ -460,7 +466,10 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                 note = (" S3 Block Public Access (RestrictPublicBuckets) currently limits it to AWS services and "
                         "principals of the owner account; turning that setting off would expose it.")
             elif restricted is None:
-                note = " (Block Public Access settings could not be read.)"
+                bpa_errors = inv.s3.block_public_access_errors(subject.live_bucket)
+                actions = ", ".join(e.iam_action for e in bpa_errors if e.iam_action)
+                note = (f" Whether S3 Block Public Access limits it is unknown: the settings could not be read "
+                        f"({actions}).")
         acts = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
         qual = "" if strong else " — only a requester-chosen value (" + ", ".join(ev["only_weak_conditions"][:3]) + \
             ") stands in the way"
@@ -472,6 +481,15 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
             evidence=ev,
             key="public",
         )
+        for exc in bpa_errors:  # the finding's severity depends on them: the scan is incomplete
+            rec.not_evaluated(
+                subject.resource,
+                f"its Block Public Access settings could not be read ({exc.reason}), so whether "
+                "RestrictPublicBuckets limits its public policy (severity low instead of "
+                f"{'high' if strong else 'medium'}) is unknown",
+                exc.iam_action,
+                key=f"block-public-access|{exc.iam_action}",
+            )
 
 
 # ------------------------------------------------------------------------------------------------------------

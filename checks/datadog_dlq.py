@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.check import Recorder, check
-from auditor.datadog.client import PERMISSION
+from auditor.datadog.client import DOWNTIME_PERMISSION, PERMISSION
 from auditor.datadog.coverage import DLQ_METRICS, Coverage, Match, QueueTarget, change_problems
 from auditor.inventory import Inventory
 from auditor.inventory import resources as res
@@ -40,6 +40,8 @@ _REQUIRES = ("sqs.queues", "datadog.monitors", "datadog.downtimes")
 #: Key of the not-evaluated entry on a queue whose attributes could not be read (a DLQ of its own may also
 #: carry findings on the same resource).
 UNREADABLE_KEY = "redrive-policy-unreadable"
+#: Key of the not-evaluated entry on a monitor whose query could not be parsed.
+UNPARSED_MONITOR_KEY = "query-unreadable"
 
 _TERRAFORM = '''resource "datadog_monitor" "dlq" {
   name    = "Messages arriving in my-dlq"
@@ -99,6 +101,14 @@ def dead_letter_queues(inv: Inventory, rec: Recorder) -> list[Dlq]:
                 )
                 continue
             rp = q.redrive_policy
+            if rp and rp.error:
+                rec.not_evaluated(
+                    res.queue(q.account, q.region, q.arn, q.name),
+                    f"{rp.error}, so a dead-letter queue it feeds may be missing from the dead-letter queues "
+                    "checked for Datadog monitors",
+                    key=UNREADABLE_KEY,
+                )
+                continue
             if rp and rp.dead_letter_target_arn:
                 sources[rp.dead_letter_target_arn].append(q.name)
         for arn in sorted(sources):
@@ -130,6 +140,15 @@ def coverages(inv: Inventory, rec: Recorder) -> Iterator[tuple[Dlq, Coverage]]:
         for d in dlqs:
             rec.not_evaluated(d.resource, exc.reason, exc.iam_action or PERMISSION)
         return
+    for m in index.unreadable:
+        # Its query could not be parsed (malformed, or beyond auditor's size/nesting bounds): the monitor is not
+        # evaluated, and the DLQ verdicts below say they may be missing it.
+        rec.not_evaluated(
+            Resource("datadog", inv.account or "", "", "datadog-monitor", str(m.id), _url(inv, m.id)),
+            f"Datadog monitor #{m.id} '{m.name[:80]}' queries an SQS metric but its query cannot be read "
+            f"({m.parse_error}), so whether it watches a dead-letter queue is unknown",
+            key=UNPARSED_MONITOR_KEY,
+        )
     regions_of: dict[str, set[str]] = defaultdict(set)
     for d in dlqs:
         regions_of[d.name.lower()].add(d.region)
@@ -188,6 +207,12 @@ def _evidence(inv: Inventory, d: Dlq, cov: Coverage, matches: list[Match] | None
     }
     if cov.same_name_regions:
         ev["same_name_in_regions"] = list(cov.same_name_regions)
+    if cov.non_covering:
+        ev["monitors_that_do_not_count"] = [
+            {"id": n.monitor.id, "name": n.monitor.name, "url": _url(inv, n.monitor.id), "query": n.monitor.query,
+             "metric": n.term.metric, "why": n.why}
+            for n in cov.non_covering
+        ]
     if cov.unreadable:
         ev["unreadable_sqs_monitors"] = [
             {"id": m.id, "name": m.name, "url": _url(inv, m.id), "error": m.parse_error} for m in cov.unreadable
@@ -196,7 +221,8 @@ def _evidence(inv: Inventory, d: Dlq, cov: Coverage, matches: list[Match] | None
 
 
 def _confidence(cov: Coverage) -> Confidence | None:
-    return None if cov.certain else Confidence.MEDIUM
+    """Medium when a match depends on tags auditor cannot see, or an unreadable monitor may also watch it."""
+    return None if cov.certain and not cov.unreadable else Confidence.MEDIUM
 
 
 # -- DD-1 -----------------------------------------------------------------------------------------------------
@@ -208,9 +234,11 @@ def _confidence(cov: Coverage) -> Confidence | None:
     severity=Severity.HIGH,
     description=(
         "No Datadog metric monitor selects this dead-letter queue: none queries "
-        "aws.sqs.approximate_number_of_messages_visible or aws.sqs.number_of_messages_sent with a queuename "
-        "scope (exact, wildcard or a by {queuename} multi-alert) that includes it, directly or through a "
-        "composite."
+        "aws.sqs.approximate_number_of_messages_visible with a queuename scope (exact, wildcard or a by "
+        "{queuename} multi-alert) that includes it, directly or through a composite. A monitor on "
+        "aws.sqs.number_of_messages_sent does not count: that metric counts only messages sent to the queue "
+        "directly, not those SQS moves to the DLQ after failed processing, so it never fires for them; the "
+        "finding names such monitors (and ones on messages received or deleted) and says why."
     ),
     risk="Messages that fail processing pile up in the DLQ unnoticed until they expire.",
     remediation=(
@@ -227,14 +255,23 @@ def no_monitor(inv: Inventory, rec: Recorder) -> None:
         ev = _evidence(inv, d, cov)
         if not cov.covered:
             note = ""
+            if cov.non_covering:
+                note += "".join(
+                    f" Monitor #{n.monitor.id} '{n.monitor.name}' ({_url(inv, n.monitor.id)}) watches "
+                    f"{n.term.metric} of it but does not count: {n.why}, so it never fires for the failed "
+                    "messages."
+                    for n in cov.non_covering[:3]
+                )
+                if len(cov.non_covering) > 3:
+                    note += f" ({len(cov.non_covering) - 3} more such monitor(s) in the evidence.)"
             if cov.unreadable:
                 ids = ", ".join(f"#{m.id}" for m in cov.unreadable[:5])
-                note = f" ({len(cov.unreadable)} monitor(s) on SQS metrics could not be parsed: {ids})"
+                note += f" {len(cov.unreadable)} monitor(s) on SQS metrics could not be parsed: {ids}."
             rec.fail(
                 d.resource,
                 f"Dead-letter queue {d.label} in {d.region} has no Datadog monitor: no monitor on "
                 f"{' or '.join(sorted(DLQ_METRICS))} selects queuename:{d.name.lower()}, so failed messages "
-                f"land there unnoticed{note}.",
+                f"land there unnoticed.{note}",
                 confidence=Confidence.MEDIUM if cov.unreadable else None,
                 evidence=ev,
             )
@@ -343,7 +380,9 @@ def change_misconfigured(inv: Inventory, rec: Recorder) -> None:
     severity=Severity.LOW,
     description=(
         "The dead-letter queue is covered, but every monitor that watches it is muted (options.silenced) or in "
-        "an active downtime whose scope includes the queue. A muted member of an unmuted composite does not count."
+        "an active downtime whose scope includes the queue. A muted member of an unmuted composite does not count. "
+        "When the active downtimes cannot be listed (monitors_downtime permission), a queue whose monitors are "
+        "not known to be muted is not evaluated rather than passed."
     ),
     risk="Failures reach the DLQ and nobody is notified; mutes without an end are easily forgotten.",
     remediation="End the downtime or unmute the monitor, or give the downtime an end date.",
@@ -357,12 +396,22 @@ def only_monitor_muted(inv: Inventory, rec: Recorder) -> None:
         ev = _evidence(inv, d, cov)
         if cov.all_muted:
             parts = "; ".join(f"{_label(inv, m)} is {m.mute.describe()}" for m in cov.matches if m.mute)
-            certain = cov.certain and all(m.mute.certain for m in cov.matches if m.mute)
+            certain = cov.certain and not cov.unreadable and all(m.mute.certain for m in cov.matches if m.mute)
             rec.fail(
                 d.resource,
                 f"Every monitor watching dead-letter queue {d.label} is muted: {parts}.",
                 confidence=None if certain else Confidence.MEDIUM,
                 evidence=ev,
+            )
+        elif cov.downtimes_error is not None:
+            # Known mutes do not silence every monitor, but a downtime the listing did not return may.
+            exc = cov.downtimes_error
+            live = ", ".join(f"#{m.monitor.id}" for m in cov.matches if m.mute is None)
+            rec.not_evaluated(
+                d.resource,
+                f"active downtimes could not be listed ({getattr(exc, 'reason', exc)}), so whether {live} "
+                "watching it is muted is unknown",
+                getattr(exc, "iam_action", "") or DOWNTIME_PERMISSION,
             )
         else:
             live = [m for m in cov.matches if m.mute is None]

@@ -208,6 +208,26 @@ def test_bp4_unknown_statement_may_be_public():
     assert [(str(x.severity), str(x.confidence)) for x in f] == [("medium", "low")]
 
 
+@pytest.mark.parametrize("statements", [
+    # Deny-only policies whose Deny statements the engine cannot fully interpret
+    [deny("D", NotIpAddress={"aws:SourceIp": "203.0.113.0/33"})],
+    [deny("D", StringEqualz={"aws:SourceVpce": "vpce-1a2b3c4d"})],
+    [{"Sid": "D", "Effect": "Deny", "Action": "s3:*", "Resource": RES}],  # no Principal
+    [deny("D", Bool={"aws:SecureTransport": "false"})],
+    [],
+], ids=["invalid-cidr", "unknown-operator", "no-principal", "plain-deny", "no-statement"])
+def test_bp4_a_policy_without_an_allow_statement_cannot_make_a_bucket_public(statements):
+    """check-rules.md §7: a policy with no Allow statement grants nothing, whatever its Deny statements say."""
+    found = [f for f in scan(p=doc(*statements)) if f.rule == "BP-4"]
+    assert [f.status for f in found] == [Status.PASS]
+    assert "no Allow statement" in found[0].message
+
+
+def test_bp4_a_statement_whose_effect_is_unreadable_may_still_be_an_allow():
+    p = doc({"Sid": "P", "Effect": "Permit", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1]})
+    assert not [f for f in scan(p=p) if f.rule == "BP-4" and f.status is Status.PASS]
+
+
 # -- through the CLI ------------------------------------------------------------------------------------------
 @pytest.mark.e2e
 def test_scan_file_reports_policy_findings(tmp_path):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..datadog.client import PERMISSION, DatadogClient
+from ..datadog.client import PERMISSION, DatadogClient, permission_for
 from ..datadog.coverage import MonitorIndex
 from ..datadog.monitors import Downtime, Monitor
 from ..datadog.settings import DatadogSettings, DatadogTuning
@@ -40,7 +40,7 @@ def _guard(op: str, loader: Callable[[], T]) -> Callable[[], T]:
         except Exception as exc:  # noqa: BLE001
             log.debug("reading Datadog (%s) failed", op, exc_info=True)
             raise NotAvailable(f"{op}: could not read Datadog's answer ({type(exc).__name__}: "
-                               f"{scrub(str(exc))[:160]})", PERMISSION) from None
+                               f"{scrub(str(exc))[:160]})", permission_for(op)) from None
 
     return run
 
@@ -132,8 +132,9 @@ class DatadogInventory:
     def index(self) -> MonitorIndex:
         """Monitors and downtimes joined for coverage questions. Raises NotAvailable if monitors cannot be read.
 
-        Downtimes are a second source for mutes (monitors already carry their ``matching_downtimes``), so a
-        failure to list them is remembered in :attr:`downtimes_error` rather than failing the index.
+        A failure to list downtimes does not fail the index (coverage does not depend on mutes), but it is
+        remembered in :attr:`downtimes_error` and on the index: every verdict that depends on a monitor *not*
+        being muted (DD-4) is then not evaluated, never passed.
         """
 
         def load() -> MonitorIndex:
@@ -142,7 +143,7 @@ class DatadogInventory:
                 downtimes = self.downtimes()
             except NotAvailable as exc:
                 self.downtimes_error = exc
-                downtimes = []
+                return MonitorIndex(monitors, [], now=self.now, downtimes_error=exc)
             return MonitorIndex(monitors, downtimes, now=self.now)
 
         return self.memo.get("index", load)

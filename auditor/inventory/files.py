@@ -38,6 +38,8 @@ def load(paths: list[Path]) -> FileInputs:
             raise ConfigurationError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
         try:
             doc = json.loads(text)
+        except RecursionError:
+            raise ConfigurationError(f"{path}: the JSON nests too deeply to be read") from None
         except ValueError:
             # Not JSON at all: only a policy check can say something useful ("malformed policy").
             out.policies.append((str(path), text))

@@ -24,7 +24,7 @@ def test_scan_sc1_json(seeded_aws):
     assert result.code == 1, result.stderr
     doc = result.json()
     failed = _failed(doc, "SC-1")
-    assert set(failed) == {"stock-sync", "search-indexer"}
+    assert set(failed) == {"stock-sync", "search-indexer", "price-alerts"}
     f = failed["stock-sync"]
     assert f["severity"] == "high" and f["resource"]["type"] == "lambda-function"
     assert f["evidence"]["variable"] == "INVENTORY_API_URL" and f["evidence"]["endpoint"] == "inventory-api.shop"
