@@ -114,6 +114,7 @@ class FileInputs:
 
     task_definitions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, taskDefinition)
     policies: list[tuple[str, Any]] = field(default_factory=list)  # (path, parsed JSON or raw text)
+    notes: list[str] = field(default_factory=list)  # what each file was read as, which were skipped
 
 
 class Inventory:
