@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, engine
+from . import __version__, engine, term
 from . import config as config_mod
 from .check import Check
 from .inventory import Inventory
@@ -33,9 +33,19 @@ EXIT_INTERNAL = 4
 app = typer.Typer(
     name="auditor",
     help="Audit live AWS accounts and Datadog for quiet event-driven and container pitfalls.",
+    epilog="""Examples:
+
+\b
+  auditor checks                 # what auditor looks for
+  auditor scan --profile prod    # that profile's account and region
+  auditor scan-file examples/    # documents, offline, before deploy
+""",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain help: the same text on every terminal, in every pipe, at any width (no boxes, no padding).
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 err = Console(stderr=True, highlight=False)
 log = logging.getLogger("auditor")
@@ -50,15 +60,17 @@ class FailOn(enum.StrEnum):
     never = "never"
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: int) -> None:
+    """``-v``: what auditor does (account, regions, each load, retries) at INFO; ``-vv``: auditor's debug
+    log and the AWS SDK's (botocore) too."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    for noisy in ("botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -82,7 +94,7 @@ def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[s
         checks = engine.load_checks(warnings=warnings)
         chosen = engine.select(checks, include, exclude, deep=deep)
     except KeyError as exc:
-        raise _fail(f"unknown check {exc.args[0]!r}; `auditor checks` lists them") from None
+        raise _fail(f"unknown check {exc.args[0]!r}{_closest_check(exc.args[0])}; `auditor checks` lists them") from None
     except engine.CheckLoadError as exc:
         raise _fail(str(exc)) from None
     for note in engine.rule_notices(checks, [*include, *exclude, *(waived or [])]):
@@ -90,14 +102,24 @@ def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[s
     return chosen
 
 
+def _closest_check(name: str) -> str:
+    checks = engine.load_checks(warnings=[])
+    return config_mod.suggest(name, [c.id for c in checks] + [c.meta.rule for c in checks]
+                              + sorted({c.meta.family for c in checks}))
+
+
+#: What the person asked to see in the terminal report (``--show-not-evaluated``); set by the command.
+_VIEW: dict[str, bool] = {"show_not_evaluated": False}
+
+
 def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
     from .reports import renderer
     from .reports.sarif import SarifLimitError, too_many_to_show
 
-    color = to_terminal and fmt is Format.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    width = Console().width if color else 140
+    # The terminal's width and colour; a file gets COLUMNS (or the pipe width) and never colour.
+    out = term.Term.detect(sys.stdout) if to_terminal else term.Term(term.width_for(_NOT_A_TTY), False)
     try:
-        text = renderer(fmt)(report, color=color, width=width)
+        text = renderer(fmt)(report, color=out.color, width=out.width, **_VIEW)
     except SarifLimitError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.sarif and too_many_to_show(report):
@@ -142,6 +164,7 @@ def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, 
     """Apply waivers, write every output, exit with the code the report deserves."""
     report.findings, expired = config_mod.apply(report.findings, cfg, checks=report.checks)
     report.notices.extend(expired)
+    report.notices.extend(_stale_waivers(report, cfg))
     _write(outputs, report)
     if stats:
         _print_stats(report)
@@ -159,54 +182,117 @@ def _outputs(fmt: Format, output: Path | None, sarif_output: Path | None, json_o
     return outs
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.", dir_okay=False)
-]
+def _stale_waivers(report: Report, cfg: config_mod.Config) -> list[str]:
+    """Waivers naming no check; in a complete live scan, waivers that matched nothing (see config.stale)."""
+    if not cfg.suppressions:
+        return []
+    t = report.target
+    live = t.get("provider") == "aws"
+    return config_mod.stale(cfg, report.findings, ran=report.checks if live else [],
+                            known=[c.meta for c in engine.load_checks(warnings=[])], complete=report.complete,
+                            accounts=[t["account"]] if t.get("account") else [], regions=t.get("regions") or [])
+
+
+def _color_callback(value: term.ColorChoice | None) -> term.ColorChoice | None:
+    global err
+    if value is not None:
+        term.set_color_choice(value)
+        err = Console(stderr=True, highlight=False, force_terminal=value is term.ColorChoice.always or None,
+                      color_system=None if value is term.ColorChoice.never else "auto")
+    return value
+
+
+class _NotATty:
+    def isatty(self) -> bool:
+        return False
+
+
+_NOT_A_TTY = _NotATty()
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT",
+                                           help=f"Output format: {', '.join(Format)}.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", dir_okay=False,
+                                                help="Write the report here instead of stdout.")]
 FailOnOpt = Annotated[
     FailOn | None,
-    typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity remains (default: low)."),
+    typer.Option("--fail-on", metavar="SEVERITY", show_default=False,
+                 help="Exit 1 when a finding at or above this severity remains: "
+                      f"{', '.join(config_mod.FAIL_ON)} (default: low)."),
 ]
-CheckOpt = Annotated[
-    list[str] | None, typer.Option("--check", "-c", help="Only this check (id, rule code or family). Repeatable.")
-]
-SarifOutOpt = Annotated[
-    Path | None, typer.Option("--sarif-output", help="Also write SARIF here.", dir_okay=False)
-]
-JsonOutOpt = Annotated[Path | None, typer.Option("--json-output", help="Also write JSON here.", dir_okay=False)]
-ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", help="Skip this check. Repeatable.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: .auditor.toml).")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
+CheckOpt = Annotated[list[str] | None, typer.Option(
+    "--check", "-c", metavar="CHECK", help="Only this check (id, rule code or family). Repeatable.")]
+SarifOutOpt = Annotated[Path | None, typer.Option("--sarif-output", metavar="FILE", dir_okay=False,
+                                                  help="Also write SARIF here.")]
+JsonOutOpt = Annotated[Path | None, typer.Option("--json-output", metavar="FILE", dir_okay=False,
+                                                 help="Also write JSON here.")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", metavar="CHECK",
+                                                      help="Skip this check. Repeatable.")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", metavar="FILE", help="Configuration file (default: the nearest .auditor.toml or pyproject.toml "
+    "with [tool.auditor], from here up to the repository's top).")]
+NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Read no configuration file.")]
+VerboseOpt = Annotated[int, typer.Option(
+    "--verbose", "-v", count=True, show_default=False,
+    help="Log what auditor does on stderr (account, regions, each read, retries); -vv adds the AWS SDK's log.")]
+ColorOpt = Annotated[term.ColorChoice | None, typer.Option(
+    "--color", metavar="WHEN", show_default=False, callback=_color_callback,
+    help="Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; FORCE_COLOR forces it), always or "
+         "never. The layout is the same either way.")]
+ShowNotEvaluatedOpt = Annotated[bool, typer.Option(
+    "--show-not-evaluated", help="List every result that was not evaluated, not only their causes.")]
 
 
-def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str]):
+def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str], no_config: bool = False):
+    if no_config and config_path is not None:
+        raise _fail("--config and --no-config cannot be used together")
     try:
-        cfg = config_mod.load(config_path)
+        cfg = config_mod.Config() if no_config else config_mod.load(config_path)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     fail = fail_on.value if fail_on else (cfg.fail_on or "low")
-    if fail != "never":
-        try:
-            Severity.parse(fail)
-        except ValueError as exc:
-            raise _fail(f"{cfg.source}: fail_on: {exc}") from None
+    if cfg.source:
+        log.info("configuration: %s", cfg.source)
     return cfg, fail, list(exclude) + cfg.exclude_checks
 
 
-def _prepare(verbose: bool, config: Path | None, fail_on: FailOn | None, include: list[str] | None,
-             exclude: list[str] | None, deep: bool):
+def _check_config_names(cfg: config_mod.Config) -> None:
+    """An exclude_checks entry that names no check is an error naming the file (a typo excludes nothing)."""
+    checks = engine.load_checks(warnings=[])
+    for name in cfg.exclude_checks:
+        try:
+            engine.select(checks, [], [name])
+        except KeyError:
+            raise _fail(f"{cfg.source}: exclude_checks: unknown check {name!r}{_closest_check(name)}; "
+                        "accepted: a check id, rule code or family (`auditor checks` lists them)") from None
+
+
+def _prepare(verbose: int, config: Path | None, fail_on: FailOn | None, include: list[str] | None,
+             exclude: list[str] | None, deep: bool, no_config: bool = False):
     """What every scanning command does first: logging, configuration, the selected checks."""
     _setup_logging(verbose)
-    cfg, fail, excluded = _settings(config, fail_on, exclude or [])
+    cfg, fail, excluded = _settings(config, fail_on, exclude or [], no_config)
+    _check_config_names(cfg)
     warnings: list[str] = []
     waived = [s.check for s in cfg.suppressions]
     return cfg, fail, _select(include or [], excluded, deep, warnings, waived), warnings
 
 
-@app.command()
+SCAN_EXAMPLES = """Examples:
+
+\b
+  auditor scan --profile prod
+  auditor scan --profile prod -r eu-west-1 -r us-east-1 --check sqs-lambda
+  auditor scan --profile prod -f sarif -o auditor.sarif --fail-on high
+"""
+
+
+@app.command(epilog=SCAN_EXAMPLES, short_help="Scan an AWS account (and Datadog).")
 def scan(
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile (default: the standard chain).")] = None,
-    region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to scan. Repeatable.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", "-p", metavar="NAME",
+                                                help="AWS profile (default: the standard chain).")] = None,
+    region: Annotated[list[str] | None, typer.Option(
+        "--region", "-r", metavar="REGION",
+        help="Region to scan. Repeatable. Default: AWS_REGION, AWS_DEFAULT_REGION or the profile's.")] = None,
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
     format: FormatOpt = Format.table,
@@ -216,14 +302,21 @@ def scan(
     fail_on: FailOnOpt = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")] = False,
     deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Concurrent API calls.")] = 8,
-    datadog_site: Annotated[str | None, typer.Option("--datadog-site", help="Datadog site (default: DD_SITE).")] = None,
-    datadog_host: Annotated[str | None, typer.Option("--datadog-host", help="Full Datadog API URL (DD_HOST).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, metavar="N",
+                                         help="Concurrent API calls.")] = 8,
+    datadog_site: Annotated[str | None, typer.Option("--datadog-site", metavar="SITE",
+                                                     help="Datadog site (default: DD_SITE).")] = None,
+    datadog_host: Annotated[str | None, typer.Option("--datadog-host", metavar="URL",
+                                                     help="Full Datadog API URL (DD_HOST).")] = None,
+    show_not_evaluated: ShowNotEvaluatedOpt = False,
     config: ConfigOpt = None,
-    verbose: VerboseOpt = False,
+    no_config: NoConfigOpt = False,
+    color: ColorOpt = None,
+    verbose: VerboseOpt = 0,
 ) -> None:
     """Scan an AWS account (and Datadog) and report the pitfalls found."""
-    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep)
+    _VIEW["show_not_evaluated"] = show_not_evaluated
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep, no_config)
     from .inventory.aws import AwsAccount
 
     inventory = None
@@ -236,6 +329,7 @@ def scan(
                     raise ConfigurationError("no AWS region: pass --region or set one in the profile")
                 regions = [aws.default_region]
             aws.validate_regions(regions)
+            log.info("regions: %s", ", ".join(regions))
             inventory = Inventory(aws, regions, workers=workers, deep=deep)
             inventory.datadog = _datadog(inventory, datadog_site, datadog_host)
             target = {
@@ -246,6 +340,7 @@ def scan(
                 "datadog": inventory.datadog.settings.describe(),
             }
             status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
+            log.info("account %s (profile %s); %d checks", inventory.account, target["profile"] or "-", len(checks))
             report = engine.run(inventory, checks, target=target, warnings=warnings,
                                 on_progress=lambda msg: status.update(msg))
     except ConfigurationError as exc:
@@ -266,9 +361,21 @@ def _datadog(inventory: Inventory, site: str | None, host: str | None):
     return DatadogInventory(settings, stats=inventory.stats)
 
 
-@app.command("scan-file")
+SCAN_FILE_EXAMPLES = """Examples:
+
+\b
+  auditor scan-file taskdef.json bucket-policy.json
+  auditor scan-file examples/          # every .json file it recognises, recursively
+  aws ecs describe-task-definition --task-definition web | auditor scan-file -
+"""
+
+
+@app.command("scan-file", epilog=SCAN_FILE_EXAMPLES, short_help="Check task definitions and policies offline.")
 def scan_file(
-    paths: Annotated[list[Path], typer.Argument(help="ECS task-definition or bucket-policy JSON files.")],
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="PATH...", show_default=False,
+        help="ECS task definitions or bucket policies (JSON): files, directories (searched recursively for "
+             ".json files) or - for standard input. The type of each document is told by its shape.")],
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
     format: FormatOpt = Format.table,
@@ -276,20 +383,26 @@ def scan_file(
     sarif_output: SarifOutOpt = None,
     json_output: JsonOutOpt = None,
     fail_on: FailOnOpt = None,
+    show_not_evaluated: ShowNotEvaluatedOpt = False,
     config: ConfigOpt = None,
-    verbose: VerboseOpt = False,
+    no_config: NoConfigOpt = False,
+    color: ColorOpt = None,
+    verbose: VerboseOpt = 0,
 ) -> None:
     """Check task definitions and policy documents offline, before they are deployed."""
-    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False)
+    _VIEW["show_not_evaluated"] = show_not_evaluated
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False, no_config)
     from .inventory.files import load
 
     try:
-        files = load(list(paths))
+        files = load(list(paths), stdin=sys.stdin)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
+    for note in files.notes:
+        err.print(escape(note), soft_wrap=True)
     inventory = Inventory(None, [], files=files)
     try:
-        target = {"provider": "file", "files": [str(p) for p in paths]}
+        target = {"provider": "file", "files": [str(p) if str(p) != "-" else "<stdin>" for p in paths]}
         report = engine.run(inventory, checks, target=target, warnings=warnings)
     finally:
         inventory.close()
@@ -299,61 +412,74 @@ def scan_file(
     _finish(report, cfg, _outputs(format, output, sarif_output, json_output), fail, False)
 
 
-@app.command("checks")
+class ChecksFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _print(doc) -> None:
+    """A laid-out document on stdout, at the terminal's width and in colour when colour is wanted."""
+    out = term.Term.detect(sys.stdout)
+    sys.stdout.write(doc.render(color=out.color))
+
+
+CHECKS_EXAMPLES = """Examples:
+
+\b
+  auditor checks
+  auditor checks --format json | jq -r '.[].rule'
+"""
+
+
+@app.command("checks", epilog=CHECKS_EXAMPLES)
 def list_checks(
-    format: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    format: Annotated[ChecksFormat, typer.Option("--format", "-f", metavar="FORMAT",
+                                                 help="table or json.")] = ChecksFormat.table,
+    color: ColorOpt = None,
 ) -> None:
     """List the available checks."""
     warnings: list[str] = []
     checks = _select([], [], True, warnings)
-    if format is Format.json:
+    if format is ChecksFormat.json:
         import json
 
         from .reports.json import check_dict
 
         sys.stdout.write(json.dumps([check_dict(c.meta) for c in checks], indent=2) + "\n")
         return
-    console = Console(highlight=False)
-    table = Table(title=f"{len(checks)} checks", title_justify="left")
-    table.add_column("Rule")
-    table.add_column("Id", no_wrap=True)
-    table.add_column("Severity")
-    table.add_column("Kind")
-    table.add_column("Title")
-    for c in sorted(checks, key=lambda c: (c.meta.family, c.meta.rule)):
-        title = c.meta.title + (" (--deep)" if c.meta.deep else "")
-        table.add_row(c.meta.rule, c.id, ", ".join(map(str, c.meta.severities)), c.meta.kind, title)
-    console.print(table)
+    from .catalog import checks_layout
+
+    _print(checks_layout(checks, width=term.width_for(sys.stdout)))
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {escape(w)}")
+        err.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
 
 
-@app.command()
-def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code, e.g. VT-1.")]) -> None:
+EXPLAIN_EXAMPLES = """Examples:
+
+\b
+  auditor explain VT-1
+  auditor explain sqs-lambda/no-redrive-policy
+  auditor explain firelens       # every check of the family
+"""
+
+
+@app.command(epilog=EXPLAIN_EXAMPLES, short_help="Explain a check and how to fix what it finds.")
+def explain(
+    check_id: Annotated[str, typer.Argument(metavar="CHECK", help="Check id, rule code (e.g. VT-1) or family.")],
+    color: ColorOpt = None,
+) -> None:
     """Explain a check: what it looks for, why it matters, how to fix it."""
+    from .catalog import explain_layout
+    from .term import Doc
+
     checks = _select([check_id], [], True, [])
-    console = Console(highlight=False)
+    doc = Doc()
     for c in checks:
-        m = c.meta
-        console.rule(f"[bold]{m.rule} {escape(m.id)}")
-        console.print(f"[bold]{escape(m.title)}[/]  severity: {m.severity}  confidence: {m.confidence}")
-        console.print(f"{m.kind} rule · severities it can emit: {', '.join(map(str, m.severities))}"
-                      + (f" · formerly {', '.join(m.former_rules)}" if m.former_rules else ""))
-        console.print(f"\n[bold]What it checks[/]\n{escape(m.description)}")
-        console.print(f"\n[bold]Why it matters[/]\n{escape(m.risk)}")
-        console.print(f"\n[bold]Remediation[/]\n{escape(m.remediation.text)}")
-        if m.remediation.cli:
-            console.print("\n[bold]AWS CLI[/]")
-            console.print(m.remediation.cli, markup=False)
-        if m.remediation.terraform:
-            console.print("\n[bold]Terraform[/]")
-            console.print(m.remediation.terraform, markup=False)
-        console.print("\n[bold]Documentation[/]")
-        for url in m.docs:
-            console.print(f"  {url}", markup=False)
+        doc.blank().extend(explain_layout(c.meta, width=term.width_for(sys.stdout)))
+    _print(doc)
 
 
-@app.command("iam-policy")
+@app.command("iam-policy", short_help="Print the read-only IAM policy auditor needs.", epilog="Example:\n\n\b\n  auditor iam-policy > auditor-policy.json\n")
 def iam_policy() -> None:
     """Print the least-privilege IAM policy auditor needs (read-only)."""
     from importlib.resources import files
@@ -361,10 +487,25 @@ def iam_policy() -> None:
     sys.stdout.write(files("auditor").joinpath("iam_policy.json").read_text(encoding="utf-8"))
 
 
-@app.command()
+@app.command(epilog="Example:\n\n\b\n  auditor version        # or: auditor --version\n")
 def version() -> None:
     """Print the version."""
     typer.echo(f"auditor {__version__}")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    color: ColorOpt = None,
+) -> None:
+    pass
 
 
 def _mount_policy() -> None:
@@ -385,7 +526,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: one clear line, the traceback only with -v
-        log.debug("internal error", exc_info=True)
+        log.info("internal error", exc_info=True)
         err.print(f"[bold red]internal error:[/] {escape(scrub(f'{type(exc).__name__}: {exc}'))} "
                   "(run with --verbose for details; please report it)", soft_wrap=True)
         sys.exit(EXIT_INTERNAL)

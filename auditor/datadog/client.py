@@ -243,7 +243,7 @@ class DatadogClient:
                 wait = min(self.tuning.backoff * (2 ** attempt), self.tuning.backoff_max)
             attempt += 1
             self.stats.record_retry(key)
-            log.debug("%s: retry %d in %.2fs", key, attempt, wait)
+            log.info("%s: retry %d in %.2fs", key, attempt, wait)
             if wait > 0:
                 self._sleep(wait)
 

@@ -7,6 +7,7 @@ account take the same code path.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from botocore.exceptions import (
 
 from .core import READ_ONLY_PREFIXES, CallStats, ConfigurationError, ReadOnlyViolation, translate
 
+log = logging.getLogger("auditor")
 _MAX_ATTEMPTS = int(os.environ.get("AUDITOR_AWS_MAX_ATTEMPTS", "8"))
 
 
@@ -44,7 +46,9 @@ class AwsAccount:
     def __init__(self, profile: str | None = None, *, workers: int = 8, stats: CallStats | None = None) -> None:
         self.stats = stats or CallStats()
         try:
-            self.session = boto3.Session(profile_name=profile)
+            # AWS_REGION is what every other AWS SDK and the CLI read first; botocore reads only
+            # AWS_DEFAULT_REGION and the profile's region, so it is passed on explicitly.
+            self.session = boto3.Session(profile_name=profile, region_name=os.environ.get("AWS_REGION") or None)
             scoped = self.session._session.get_scoped_config()
         except ProfileNotFound as exc:
             raise ConfigurationError(f"AWS profile not found: {exc.kwargs.get('profile', profile)}") from None
@@ -79,7 +83,9 @@ class AwsAccount:
         # after-call fires once per API call, success or error, with the retries it took.
         attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
         if attempts and model is not None:
-            self.stats.record_retry(f"{model.service_model.service_name}:{model.name}", attempts)
+            key = f"{model.service_model.service_name}:{model.name}"
+            self.stats.record_retry(key, attempts)
+            log.info("%s: %d retr%s (throttled or failed, then answered)", key, attempts, "y" if attempts == 1 else "ies")
 
     def validate_regions(self, regions: list[str]) -> None:
         """Refuse region names no AWS partition knows (a typo would otherwise look like an outage)."""
