@@ -144,7 +144,7 @@ def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> None:
             tmp.replace(path)
         except OSError as exc:
             raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
-        err.print(f"wrote {fmt.value} report to {escape(str(path))}")
+        err.print(f"wrote {fmt.value} report to {escape(str(path))}", soft_wrap=True)
 
 
 def _print_stats(report: Report) -> None:
@@ -193,12 +193,17 @@ def _stale_waivers(report: Report, cfg: config_mod.Config) -> list[str]:
                             accounts=[t["account"]] if t.get("account") else [], regions=t.get("regions") or [])
 
 
-def _color_callback(value: term.ColorChoice | None) -> term.ColorChoice | None:
+def _apply_color(choice: term.ColorChoice) -> None:
+    """``--color`` for stdout (see auditor.term) and for the messages on stderr."""
     global err
-    if value is not None:
-        term.set_color_choice(value)
-        err = Console(stderr=True, highlight=False, force_terminal=value is term.ColorChoice.always or None,
-                      color_system=None if value is term.ColorChoice.never else "auto")
+    term.set_color_choice(choice)
+    err = Console(stderr=True, highlight=False, force_terminal=True if choice is term.ColorChoice.always else None,
+                  color_system=None if choice is term.ColorChoice.never else "auto")
+
+
+def _color_callback(value: term.ColorChoice | None) -> term.ColorChoice | None:
+    if value is not None:  # a command's own --color; without it, the one before the command applies
+        _apply_color(value)
     return value
 
 
@@ -236,8 +241,7 @@ VerboseOpt = Annotated[int, typer.Option(
     help="Log what auditor does on stderr (account, regions, each read, retries); -vv adds the AWS SDK's log.")]
 ColorOpt = Annotated[term.ColorChoice | None, typer.Option(
     "--color", metavar="WHEN", show_default=False, callback=_color_callback,
-    help="Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; FORCE_COLOR forces it), always or "
-         "never. The layout is the same either way.")]
+    help=term.COLOR_HELP)]
 ShowNotEvaluatedOpt = Annotated[bool, typer.Option(
     "--show-not-evaluated", help="List every result that was not evaluated, not only their causes.")]
 
@@ -365,17 +369,15 @@ SCAN_FILE_EXAMPLES = """Examples:
 
 \b
   auditor scan-file taskdef.json bucket-policy.json
-  auditor scan-file examples/          # every .json file it recognises, recursively
+  auditor scan-file examples/    # the .json files it recognises, recursively
   aws ecs describe-task-definition --task-definition web | auditor scan-file -
 """
 
 
 @app.command("scan-file", epilog=SCAN_FILE_EXAMPLES, short_help="Check task definitions and policies offline.")
 def scan_file(
-    paths: Annotated[list[Path], typer.Argument(
-        metavar="PATH...", show_default=False,
-        help="ECS task definitions or bucket policies (JSON): files, directories (searched recursively for "
-             ".json files) or - for standard input. The type of each document is told by its shape.")],
+    # Described in the docstring: typer would print the argument's Python type beside it.
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", show_default=False, hidden=True)],
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
     format: FormatOpt = Format.table,
@@ -389,7 +391,11 @@ def scan_file(
     color: ColorOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Check task definitions and policy documents offline, before they are deployed."""
+    """Check task definitions and policy documents offline, before they are deployed.
+
+    PATH: ECS task definitions or bucket policies (JSON): files, directories (searched recursively for .json
+    files) or - for standard input. The type of each document is told by its shape.
+    """
     _VIEW["show_not_evaluated"] = show_not_evaluated
     cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False, no_config)
     from .inventory.files import load
@@ -465,10 +471,13 @@ EXPLAIN_EXAMPLES = """Examples:
 
 @app.command(epilog=EXPLAIN_EXAMPLES, short_help="Explain a check and how to fix what it finds.")
 def explain(
-    check_id: Annotated[str, typer.Argument(metavar="CHECK", help="Check id, rule code (e.g. VT-1) or family.")],
+    check_id: Annotated[str, typer.Argument(metavar="CHECK", show_default=False, hidden=True)],
     color: ColorOpt = None,
 ) -> None:
-    """Explain a check: what it looks for, why it matters, how to fix it."""
+    """Explain a check: what it looks for, why it matters, how to fix it.
+
+    CHECK: a check id, a rule code (e.g. VT-1) or a family (every check of it).
+    """
     from .catalog import explain_layout
     from .term import Doc
 
@@ -503,9 +512,12 @@ def _show_version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
-    color: ColorOpt = None,
+    color: Annotated[term.ColorChoice | None, typer.Option(
+        "--color", metavar="WHEN", show_default=False,
+        help=term.COLOR_HELP)] = None,
 ) -> None:
-    pass
+    # Runs before the command's own options are read: a command's --color overrides this one.
+    _apply_color(color or term.ColorChoice.auto)
 
 
 def _mount_policy() -> None:

@@ -37,6 +37,9 @@ class ColorChoice(enum.StrEnum):
     never = "never"
 
 
+COLOR_HELP = ("Colour: auto (a terminal, unless NO_COLOR is set or TERM=dumb; FORCE_COLOR forces it), always or "
+              "never. The layout is the same either way.")
+
 #: The choice of the current command line (``--color``); ``auto`` until a command sets it.
 _choice = ColorChoice.auto
 

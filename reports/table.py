@@ -171,10 +171,13 @@ class Cause:
     findings: list[Finding] = field(default_factory=list)
 
     def scope(self) -> str:
+        """``182 results on 23 resources: 20 sqs-queue, 3 s3-bucket``."""
         n = len(self.findings)
-        types = Counter(f.resource.type for f in {f.resource: f for f in self.findings}.values())
-        kinds = ", ".join(f"{c} {t}" for t, c in types.most_common())
-        return f"{n} result{'s' if n != 1 else ''}: {kinds}"
+        resources = {f.resource for f in self.findings}
+        types = Counter(r.type for r in resources)
+        kinds = ", ".join(f"{c} {t}" for t, c in sorted(types.items(), key=lambda kv: (-kv[1], kv[0])))
+        return (f"{n} result{'s' if n != 1 else ''} on {len(resources)} resource{'s' if len(resources) != 1 else ''}"
+                f": {kinds}")
 
 
 def _is_aws_denial(f: Finding) -> bool:
@@ -207,9 +210,30 @@ def grant_statement(actions: list[str]) -> str:
     return json.dumps(stmt, indent=2)
 
 
+def not_evaluated_detail(found: list[Cause], width: int) -> Doc:
+    """Each not-evaluated result, one line each (folded between its parts when long), under its cause."""
+    doc = Doc()
+    total = sum(len(c.findings) for c in found)
+    doc.line((f"NOT EVALUATED ({total}), each result", "bold magenta"))
+    for cause in found:
+        groups = [(f"needs {a}", [f for f in cause.findings if f.iam_action == a]) for a in cause.actions] \
+            or [(cause.text, cause.findings)]
+        for heading, group in groups:
+            doc.blank().text(f"{heading} ({len(group)})", width, style="bold", indent=INDENT * 2, first=INDENT)
+            for f in group:
+                parts = [f"{f.rule} {f.check_id}", f.resource.display] + ([f"[{_where(f)}]"] if _where(f) else [])
+                lines = join_parts(parts, width - len(INDENT) * 3, sep="  ")
+                doc.lines_of([INDENT * 2 + lines[0]] + [INDENT * 3 + ln for ln in lines[1:]])
+    return doc
+
+
 def not_evaluated_summary(findings: list[Finding], width: int, *, detail: bool = False) -> Doc:
+    """What was not evaluated, by cause: the AWS actions to grant (with the statement that grants them), then
+    every other reason once with how many results it stands for. ``detail`` lists each result first."""
     found = causes(findings)
     doc = Doc()
+    if detail:
+        doc.extend(not_evaluated_detail(found, width)).blank()
     n = len(findings)
     doc.line((f"NOT EVALUATED ({n})", "bold magenta"), f" — {len(found)} cause{'s' if len(found) != 1 else ''}")
     for cause in found:
@@ -218,17 +242,7 @@ def not_evaluated_summary(findings: list[Finding], width: int, *, detail: bool =
         if cause.actions:
             doc.line(f"{INDENT * 2}add this statement to the scanning identity's IAM policy:")
             doc.lines_of((INDENT * 2 + ln for ln in grant_statement(cause.actions).splitlines()), "cyan")
-    if detail:
-        for cause in found:
-            groups = [(f"needs {a}", [f for f in cause.findings if f.iam_action == a]) for a in cause.actions] \
-                or [(cause.text, cause.findings)]
-            for heading, group in groups:
-                doc.blank().text(f"{heading} ({len(group)})", width, style="bold", indent=INDENT)
-                for f in group:
-                    parts = [f"{f.rule} {f.check_id}", f.resource.display] + ([f"[{_where(f)}]"] if _where(f) else [])
-                    lines = join_parts(parts, width - len(INDENT) * 3, sep="  ")
-                    doc.lines_of([INDENT * 2 + lines[0]] + [INDENT * 3 + ln for ln in lines[1:]])
-    else:
+    if not detail:
         doc.text("Each result: --show-not-evaluated (or --format json).", width, style="dim", indent=INDENT,
                  first=INDENT)
     return doc

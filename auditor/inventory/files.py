@@ -76,7 +76,7 @@ def parse(name: str, text: str) -> tuple[str, Any]:
         raise ConfigurationError(f"{name}: the JSON nests too deeply to be read") from None
     except json.JSONDecodeError as exc:
         hint = " (YAML is not read: convert it to JSON)" if name.lower().endswith((".yaml", ".yml")) else ""
-        raise ConfigurationError(f"{name}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        raise ConfigurationError(f"{name}: not valid JSON, line {exc.lineno}, column {exc.colno}: {exc.msg}"
                                  f"{hint}") from None
     except ValueError as exc:
         raise ConfigurationError(f"{name}: not valid JSON: {exc}") from None

@@ -16,10 +16,6 @@ from .analysis import analyze
 from .explain import layout, to_json
 from .parser import parse
 
-app = typer.Typer(help="Work with IAM/S3 policy documents.", no_args_is_help=True, add_completion=False,
-                  rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
 EXAMPLES = """Examples:
 
 \b
@@ -27,6 +23,11 @@ EXAMPLES = """Examples:
   auditor policy explain bucket-policy.json --action s3:PutObject
   auditor policy explain --bucket my-bucket --profile prod --format json
 """
+
+app = typer.Typer(help="Work with IAM/S3 policy documents.", epilog=EXAMPLES, no_args_is_help=True,
+                  add_completion=False, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Format(enum.StrEnum):
@@ -59,10 +60,10 @@ def _check_action(action: str) -> str:
     raise _fail(f"--action {action!r} is not an S3 bucket or object action auditor knows{hint}")
 
 
-@app.command("explain", epilog=EXAMPLES)
+@app.command("explain", epilog=EXAMPLES, short_help="Show who can perform an S3 action under a bucket policy.")
 def explain(
-    file: Annotated[Path | None, typer.Argument(help="A bucket policy JSON file.", show_default=False,
-                                                        metavar="FILE")] = None,
+    # Described in the docstring: typer would print the argument's Python type beside it.
+    file: Annotated[Path | None, typer.Argument(show_default=False, metavar="FILE", hidden=True)] = None,
     bucket: Annotated[str | None, typer.Option(
         "--bucket", metavar="NAME", help="Explain this live bucket's policy instead.")] = None,
     action: Annotated[str, typer.Option(
@@ -73,11 +74,14 @@ def explain(
         "--region", metavar="REGION", help="AWS region for the S3 calls.")] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="table or json.", metavar="FORMAT")] = Format.table,
     color: Annotated[term.ColorChoice | None, typer.Option(
-        "--color", metavar="WHEN", help="Colour: auto (default; NO_COLOR, FORCE_COLOR, TERM=dumb), always, never.",
+        "--color", metavar="WHEN", help=term.COLOR_HELP,
         show_default=False)] = None,
 ) -> None:
     """Show who can perform ACTION: every class of request (network path, source IP, VPC, endpoint,
-    principal, …) with the outcome and the statement that decided it."""
+    principal, …) with the outcome and the statement that decided it.
+
+    FILE: a bucket policy (JSON), or give --bucket to read a live bucket's policy.
+    """
     term.set_color_choice(color)
     if (file is None) == (bucket is None):
         raise _fail("give either a policy FILE or --bucket NAME")
