@@ -35,7 +35,7 @@ SQS_INTEGRATION_DOC = "https://docs.datadoghq.com/integrations/amazon_sqs/"
 DOWNTIME_DOC = "https://docs.datadoghq.com/monitors/downtimes/"
 COMPOSITE_DOC = "https://docs.datadoghq.com/monitors/types/composite/"
 
-_REQUIRES = ("sqs.queues", "datadog.monitors", "datadog.downtimes")
+_REQUIRES = ("sqs.queues", "datadog.monitors")
 
 #: Key of the not-evaluated entry on a queue whose attributes could not be read (a DLQ of its own may also
 #: carry findings on the same resource).
@@ -119,8 +119,9 @@ def dead_letter_queues(inv: Inventory, rec: Recorder) -> list[Dlq]:
     return out
 
 
-def coverages(inv: Inventory, rec: Recorder) -> Iterator[tuple[Dlq, Coverage]]:
-    """(DLQ, who watches it) for every DLQ, or not-evaluated entries when Datadog cannot be read."""
+def coverages(inv: Inventory, rec: Recorder, *, downtimes: bool = False) -> Iterator[tuple[Dlq, Coverage]]:
+    """(DLQ, who watches it) for every DLQ, or not-evaluated entries when Datadog cannot be read. Only mutes
+    need the active downtimes (``downtimes``)."""
     dlqs = dead_letter_queues(inv, rec)
     if not dlqs:
         return
@@ -135,16 +136,23 @@ def coverages(inv: Inventory, rec: Recorder) -> Iterator[tuple[Dlq, Coverage]]:
                           PERMISSION)
         return
     try:
-        index = dd.index()
+        index = dd.index(downtimes=downtimes)
     except NotAvailable as exc:
         for d in dlqs:
             rec.not_evaluated(d.resource, exc.reason, exc.iam_action or PERMISSION)
         return
     for m in index.unreadable:
-        # Its query could not be parsed (malformed, or beyond auditor's size/nesting bounds): the monitor is not
-        # evaluated, and the DLQ verdicts below say they may be missing it.
+        # Its query could not be parsed (malformed, or beyond auditor's size/nesting bounds), or the monitor (a
+        # composite's member the listing left out) could not be read: it is not evaluated, and the DLQ verdicts
+        # below say they may be missing it.
+        where = Resource("datadog", inv.account or "", "", "datadog-monitor", str(m.id), _url(inv, m.id))
+        if m.read_error is not None:
+            rec.not_evaluated(where, f"Datadog monitor #{m.id}, a member of a composite monitor, {m.parse_error}; "
+                              "whether it watches a dead-letter queue is unknown",
+                              getattr(m.read_error, "iam_action", "") or PERMISSION, key=UNPARSED_MONITOR_KEY)
+            continue
         rec.not_evaluated(
-            Resource("datadog", inv.account or "", "", "datadog-monitor", str(m.id), _url(inv, m.id)),
+            where,
             f"Datadog monitor #{m.id} '{m.name[:80]}' queries an SQS metric but its query cannot be read "
             f"({m.parse_error}), so whether it watches a dead-letter queue is unknown",
             key=UNPARSED_MONITOR_KEY,
@@ -221,8 +229,21 @@ def _evidence(inv: Inventory, d: Dlq, cov: Coverage, matches: list[Match] | None
 
 
 def _confidence(cov: Coverage) -> Confidence | None:
-    """Medium when a match depends on tags auditor cannot see, or an unreadable monitor may also watch it."""
-    return None if cov.certain and not cov.unreadable else Confidence.MEDIUM
+    """Medium when a match depends on tags auditor cannot see."""
+    return None if cov.certain else Confidence.MEDIUM
+
+
+def _undetermined(rec: Recorder, d: Dlq, cov: Coverage, what: str) -> bool:
+    """Record ``d`` as not evaluated when a monitor that could not be read may watch it and would change the
+    verdict ``what``; True when it did."""
+    if not cov.maybe:
+        return False
+    ids = ", ".join(f"#{m.id} ({m.parse_error})" for m in cov.maybe[:3])
+    more = f" and {len(cov.maybe) - 3} more" if len(cov.maybe) > 3 else ""
+    action = next((getattr(m.read_error, "iam_action", "") for m in cov.maybe if m.read_error is not None), "")
+    rec.not_evaluated(d.resource, f"{what} depends on monitor(s) that may watch {d.name} but could not be read: "
+                      f"{ids}{more}", action or ("" if not any(m.read_error for m in cov.maybe) else PERMISSION))
+    return True
 
 
 # -- DD-1 -----------------------------------------------------------------------------------------------------
@@ -253,6 +274,8 @@ def _confidence(cov: Coverage) -> Confidence | None:
 def no_monitor(inv: Inventory, rec: Recorder) -> None:
     for d, cov in coverages(inv, rec):
         ev = _evidence(inv, d, cov)
+        if not cov.covered and _undetermined(rec, d, cov, "whether it has a monitor"):
+            continue
         if not cov.covered:
             note = ""
             if cov.non_covering:
@@ -264,15 +287,11 @@ def no_monitor(inv: Inventory, rec: Recorder) -> None:
                 )
                 if len(cov.non_covering) > 3:
                     note += f" ({len(cov.non_covering) - 3} more such monitor(s) in the evidence.)"
-            if cov.unreadable:
-                ids = ", ".join(f"#{m.id}" for m in cov.unreadable[:5])
-                note += f" {len(cov.unreadable)} monitor(s) on SQS metrics could not be parsed: {ids}."
             rec.fail(
                 d.resource,
                 f"Dead-letter queue {d.label} in {d.region} has no Datadog monitor: no monitor on "
                 f"{' or '.join(sorted(DLQ_METRICS))} selects queuename:{d.name.lower()}, so failed messages "
                 f"land there unnoticed.{note}",
-                confidence=Confidence.MEDIUM if cov.unreadable else None,
                 evidence=ev,
             )
         else:
@@ -306,8 +325,11 @@ def no_monitor(inv: Inventory, rec: Recorder) -> None:
 def threshold_only(inv: Inventory, rec: Recorder) -> None:
     for d, cov in coverages(inv, rec):
         if not cov.covered:
-            continue  # DD-1's finding
+            _undetermined(rec, d, cov, "which monitors watch it")  # else DD-1's finding
+            continue
         ev = _evidence(inv, d, cov)
+        if cov.threshold_only and _undetermined(rec, d, cov, "whether only threshold monitors watch it"):
+            continue
         if cov.threshold_only:
             names = "; ".join(_label(inv, m) for m in cov.matches)
             renotify = [m for m in cov.matches if m.member.renotify_interval]
@@ -349,6 +371,8 @@ def threshold_only(inv: Inventory, rec: Recorder) -> None:
 )
 def change_misconfigured(inv: Inventory, rec: Recorder) -> None:
     for d, cov in coverages(inv, rec):
+        if not cov.covered and _undetermined(rec, d, cov, "which change monitors watch it"):
+            continue
         seen: set[Any] = set()
         for m in cov.matches:
             if not m.query.is_change or m.member.id in seen:
@@ -387,16 +411,19 @@ def change_misconfigured(inv: Inventory, rec: Recorder) -> None:
     risk="Failures reach the DLQ and nobody is notified; mutes without an end are easily forgotten.",
     remediation="End the downtime or unmute the monitor, or give the downtime an end date.",
     docs=(DOWNTIME_DOC, COMPOSITE_DOC),
-    requires=_REQUIRES,
+    requires=(*_REQUIRES, "datadog.downtimes"),
 )
 def only_monitor_muted(inv: Inventory, rec: Recorder) -> None:
-    for d, cov in coverages(inv, rec):
+    for d, cov in coverages(inv, rec, downtimes=True):
         if not cov.covered:
+            _undetermined(rec, d, cov, "which monitors watch it")
             continue
         ev = _evidence(inv, d, cov)
+        if cov.all_muted and _undetermined(rec, d, cov, "whether every monitor watching it is muted"):
+            continue
         if cov.all_muted:
             parts = "; ".join(f"{_label(inv, m)} is {m.mute.describe()}" for m in cov.matches if m.mute)
-            certain = cov.certain and not cov.unreadable and all(m.mute.certain for m in cov.matches if m.mute)
+            certain = cov.certain and all(m.mute.certain for m in cov.matches if m.mute)
             rec.fail(
                 d.resource,
                 f"Every monitor watching dead-letter queue {d.label} is muted: {parts}.",

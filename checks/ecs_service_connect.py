@@ -34,7 +34,7 @@ DEPLOYMENT_API_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/
 CLOUDMAP_NS_DOC = "https://docs.aws.amazon.com/cloud-map/latest/dg/working-with-namespaces.html"
 LAMBDA_VPC_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
 
-_TOPOLOGY = ("ecs.services", "cloudmap.discovery")
+_TOPOLOGY = ("ecs.services", "cloudmap.namespaces", "cloudmap.registries")
 
 # ------------------------------------------------------------------------------------------------------------
 # Host tokens: how an environment value names a host
@@ -118,6 +118,7 @@ class Topology:
     registry_errors: dict[str, NotAvailable] = field(default_factory=dict)  # service ARN → why unknown
     endpoint_errors: dict[str, NotAvailable] = field(default_factory=dict)  # service ARN → names unknown
     unknown_endpoints: list[UnknownEndpoint] = field(default_factory=list)
+    registries_resolved: bool = False  # registries/registry_errors are filled in (see _resolve_registries)
 
     @property
     def dns_names(self) -> dict[str, EcsService]:
@@ -188,16 +189,7 @@ def _build(region: RegionInventory) -> Topology:
                    and _is_namespace_arn(c.namespace)})
     resolved = region.pools.map_detail(lambda r: capture(lambda: region.cloudmap.namespace(r)), refs)
     topo.namespaces = dict(zip(refs, resolved, strict=True))
-    registry_arns = sorted({a for s in services for a in s.registry_arns})
-    regs = region.pools.map_detail(lambda a: capture(lambda: region.cloudmap.registry(a)), registry_arns)
-    by_arn = dict(zip(registry_arns, regs, strict=True))
     for svc in services:
-        for arn in svc.registry_arns:
-            got = by_arn[arn]
-            if isinstance(got, NotAvailable):
-                topo.registry_errors.setdefault(svc.arn, got)
-            else:
-                topo.registries.setdefault(svc.arn, []).append(got)
         for config in svc.service_connect:
             if not config.enabled:
                 continue
@@ -222,15 +214,38 @@ def _build(region: RegionInventory) -> Topology:
     return topo
 
 
-def _region_topology(region: RegionInventory, rec: Recorder) -> Topology | None:
-    """The topology, with listing-level gaps recorded as not evaluated."""
+def _resolve_registries(topo: Topology) -> None:
+    """Read the services' DNS service discovery registries (``GetService`` → ``GetNamespace``) into ``topo``,
+    once: only the checks that judge DNS names (SC-1..SC-3) depend on them."""
+    if topo.registries_resolved:
+        return
+    region = topo.region
+    registry_arns = sorted({a for s in topo.services for a in s.registry_arns})
+    regs = region.pools.map_detail(lambda a: capture(lambda: region.cloudmap.registry(a)), registry_arns)
+    by_arn = dict(zip(registry_arns, regs, strict=True))
+    for svc in topo.services:
+        for arn in svc.registry_arns:
+            got = by_arn[arn]
+            if isinstance(got, NotAvailable):
+                topo.registry_errors.setdefault(svc.arn, got)
+            else:
+                topo.registries.setdefault(svc.arn, []).append(got)
+    topo.registries_resolved = True
+
+
+def _region_topology(region: RegionInventory, rec: Recorder, *, registries: bool = True) -> Topology | None:
+    """The topology (with DNS registries unless ``registries`` is False), with listing-level gaps recorded as
+    not evaluated."""
     if not record_service_gaps(region, rec):
         return None
     try:
-        return topology(region)
+        topo = topology(region)
     except NotAvailable as exc:
         rec.not_evaluated(region.scope("ecs-services"), exc.reason, exc.iam_action)
         return None
+    if registries:
+        _resolve_registries(topo)
+    return topo
 
 
 def _functions(region: RegionInventory, rec: Recorder) -> list[Function] | None:
@@ -799,11 +814,11 @@ def dns_discovery_only_ecs_callers(inv: Inventory, rec: Recorder) -> None:
         "\"clientAliases\":[{\"port\":8080,\"dnsName\":\"SERVICE\"}]}]}'"
     ),
     docs=(SC_CONCEPTS_DOC, SC_DOC, CLOUDMAP_NS_DOC),
-    requires=(*_TOPOLOGY, "ecs.task_definitions"),
+    requires=("ecs.services", "cloudmap.namespaces", "ecs.task_definitions"),
 )
 def unreachable_service_connect_role(inv: Inventory, rec: Recorder) -> None:
     for region in inv.regions:
-        topo = _region_topology(region, rec)
+        topo = _region_topology(region, rec, registries=False)  # SC-4 judges Service Connect only
         if topo is None:
             continue
         enabled = [s for s in topo.services if s.primary_service_connect is not None]

@@ -108,6 +108,10 @@ class Coverage:
     matches: list[Match] = field(default_factory=list)
     non_covering: list[NonCovering] = field(default_factory=list)  # look like coverage, are not
     unreadable: list[Monitor] = field(default_factory=list)  # SQS metric monitors whose query could not be parsed
+    #: Unreadable monitors that may watch this queue (a composite's member that could not be read, or a query
+    #: that could not be parsed but names the queue, a wildcard or a group-by): a verdict that their coverage
+    #: would change is not determinable.
+    maybe: list[Monitor] = field(default_factory=list)
     same_name_regions: tuple[str, ...] = ()  # other scanned regions with a DLQ of the same name
     downtimes_error: Exception | None = None  # active downtimes could not be listed: more mutes may exist
 
@@ -149,6 +153,13 @@ def change_problems(query: MetricQuery, evaluation_delay: int | None) -> list[st
     return problems
 
 
+def _may_watch(monitor: Monitor, target: QueueTarget) -> bool:
+    if monitor.read_error is not None:
+        return True
+    q = monitor.query.lower()
+    return target.name.lower() in q or "*" in q or " by " in q or "by{" in q
+
+
 class MonitorIndex:
     """All monitors of an organisation, ready to answer "who watches this queue?"."""
 
@@ -180,10 +191,12 @@ class MonitorIndex:
             if m.is_metric and m.parsed is not None
             and any(t.metric in NON_COVERING_METRICS for t in m.parsed.terms)
         ]
-        # Only to say "some monitors could not be read" — never to decide coverage.
+        # Only to say "some monitors could not be read" — never to decide coverage: SQS metric monitors whose
+        # query cannot be parsed, and composite members that could not be read at all.
         self.unreadable = [
             m for m in self.monitors
-            if m.parse_error and m.is_metric and any(metric in m.query.lower() for metric in DLQ_METRICS)
+            if (m.parse_error and m.is_metric and any(metric in m.query.lower() for metric in DLQ_METRICS))
+            or m.read_error is not None
         ]
 
     def member_ids_missing(self) -> set[int]:
@@ -239,4 +252,5 @@ class MonitorIndex:
         order = list(NON_COVERING_METRICS)  # number_of_messages_sent, the one that looks most like coverage, first
         cov.non_covering.sort(key=lambda n: (order.index(n.term.metric), n.monitor.id or 0))
         cov.unreadable = list(self.unreadable)
+        cov.maybe = [m for m in self.unreadable if _may_watch(m, target)]
         return cov

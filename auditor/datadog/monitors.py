@@ -186,6 +186,15 @@ class Monitor:
     parsed: MetricQuery | None = field(default=None, compare=False, hash=False, repr=False)
     parse_error: str = ""
     members: tuple[CompositeMember, ...] = ()
+    #: Set on a stand-in for a composite's member that could not be read (GetMonitor denied or failing): its
+    #: query, so what it watches, is unknown.
+    read_error: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    @classmethod
+    def unreadable(cls, monitor_id: int, error: Any) -> Monitor:
+        reason = getattr(error, "reason", str(error))
+        return cls(id=monitor_id, name=f"monitor {monitor_id}", type="unknown", query="",
+                   parse_error=f"it could not be read: {reason}", read_error=error)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Monitor:

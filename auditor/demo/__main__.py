@@ -28,6 +28,7 @@ def start_datadog():
         monitors=seed_datadog.monitors(), downtimes=seed_datadog.downtimes(),
         api_key=DEMO_DD_API_KEY, app_key=DEMO_DD_APP_KEY,
     )
+    server.unlisted = set(seed_datadog.UNLISTED)
     return server.start()
 
 

@@ -33,6 +33,22 @@ log = logging.getLogger("auditor")
 _MAX_ATTEMPTS = int(os.environ.get("AUDITOR_AWS_MAX_ATTEMPTS", "8"))
 
 
+_loader_lock = threading.Lock()
+_loader: Any = None
+
+
+def _shared_loader() -> Any:
+    """One botocore data loader for the process: service models are parsed once, however many sessions (one
+    per account, one per scan) are made. The loader only reads botocore's bundled JSON; its cache is a dict."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            from botocore.loaders import create_loader
+
+            _loader = create_loader()
+        return _loader
+
+
 def _guard(model: Any, **_: Any) -> None:
     if not model.name.startswith(READ_ONLY_PREFIXES):
         raise ReadOnlyViolation(
@@ -49,6 +65,7 @@ class AwsAccount:
             # AWS_REGION is what every other AWS SDK and the CLI read first; botocore reads only
             # AWS_DEFAULT_REGION and the profile's region, so it is passed on explicitly.
             self.session = boto3.Session(profile_name=profile, region_name=os.environ.get("AWS_REGION") or None)
+            self.session._session.register_component("data_loader", _shared_loader())
             scoped = self.session._session.get_scoped_config()
         except ProfileNotFound as exc:
             raise ConfigurationError(f"AWS profile not found: {exc.kwargs.get('profile', profile)}") from None

@@ -51,9 +51,9 @@ class Operation:
     @property
     def iam_action(self) -> str:
         if self.service == "datadog":
-            from ..datadog.client import PERMISSION
+            from ..datadog.client import permission_for
 
-            return PERMISSION
+            return permission_for(self.name)
         return iam_action(self.service, self.name)
 
     def __str__(self) -> str:
@@ -99,8 +99,12 @@ def _warm_code(region: RegionInventory) -> None:
     region.awslambda.prefetch_code(_sqs_mapped_functions(region))
 
 
-def _warm_cloudmap(region: RegionInventory) -> None:
-    region.cloudmap.prefetch_for(region.ecs.services())
+def _warm_namespaces(region: RegionInventory) -> None:
+    region.cloudmap.prefetch_namespaces(region.ecs.services())
+
+
+def _warm_registries(region: RegionInventory) -> None:
+    region.cloudmap.prefetch_registries(region.ecs.services())
 
 
 def _warm_network(region: RegionInventory) -> None:
@@ -148,8 +152,11 @@ LOADS: dict[str, Load] = {
         Load("ecs.task_definitions", REGION, _ops("ecs:DescribeTaskDefinition"),
              "the task definitions the services' live deployments run", lambda r: r.ecs.task_definitions_in_use(),
              after=("ecs.services",)),
-        Load("cloudmap.discovery", REGION, _ops("servicediscovery:GetNamespace", "servicediscovery:GetService"),
-             "the Cloud Map namespaces and registries the services use", _warm_cloudmap,
+        Load("cloudmap.namespaces", REGION, _ops("servicediscovery:GetNamespace"),
+             "the Cloud Map namespaces the services' Service Connect configurations name by ARN", _warm_namespaces,
+             after=("ecs.services",)),
+        Load("cloudmap.registries", REGION, _ops("servicediscovery:GetService", "servicediscovery:GetNamespace"),
+             "the services' DNS service discovery registries and their namespaces", _warm_registries,
              after=("ecs.services",)),
         Load("kms.queue_keys", REGION, _ops("kms:DescribeKey", "kms:GetKeyPolicy"),
              "the KMS keys the region's queues are encrypted with, and their key policies", _warm_queue_keys,
