@@ -197,8 +197,7 @@ def _apply_color(choice: term.ColorChoice) -> None:
     """``--color`` for stdout (see auditor.term) and for the messages on stderr."""
     global err
     term.set_color_choice(choice)
-    err = Console(stderr=True, highlight=False, force_terminal=True if choice is term.ColorChoice.always else None,
-                  color_system=None if choice is term.ColorChoice.never else "auto")
+    err = term.stderr_console()
 
 
 def _color_callback(value: term.ColorChoice | None) -> term.ColorChoice | None:
@@ -404,8 +403,9 @@ def scan_file(
         files = load(list(paths), stdin=sys.stdin)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
-    for note in files.notes:
-        err.print(escape(note), soft_wrap=True)
+    for note in files.notes:  # which type each document was read as: words kept whole, no padding
+        for line in term.wrap(note, term.width_for(sys.stderr), indent="  "):
+            err.print(escape(line), soft_wrap=True)
     inventory = Inventory(None, [], files=files)
     try:
         target = {"provider": "file", "files": [str(p) if str(p) != "-" else "<stdin>" for p in paths]}

@@ -54,6 +54,15 @@ def color_choice() -> ColorChoice:
     return _choice
 
 
+def stderr_console():
+    """A rich console for messages on stderr that follows ``--color`` (rich itself honours NO_COLOR,
+    FORCE_COLOR and TERM=dumb under ``auto``)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, force_terminal=True if _choice is ColorChoice.always else None,
+                   color_system=None if _choice is ColorChoice.never else "auto")
+
+
 def wants_color(stream: IO | None = None, *, choice: ColorChoice | str | None = None,
                 environ: Mapping[str, str] | None = None) -> bool:
     """Whether to colour what goes to ``stream`` (default: stdout), following the conventions above."""

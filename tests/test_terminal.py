@@ -251,14 +251,21 @@ def test_verbose_logs_what_auditor_does_and_vv_adds_the_sdk(seeded_aws):
 
 
 # -- on a terminal: what a person sees at 80×40 ---------------------------------------------------------------------
-def test_on_an_80_column_terminal_checks_are_readable_in_colour_and_the_same_without():
+def test_on_an_80_column_terminal_checks_are_readable_in_colour():
     shown = run_in_terminal("checks")
     assert shown.code == 0 and shown.colored
     assert fits(shown.lines, 80) == []
     for c in all_checks():
         assert on_one_line(c.meta.rule, shown.lines) and on_one_line(c.id, shown.lines)
-    plain = run_in_terminal("checks", env={"NO_COLOR": "1"})  # TERM=dumb: test_colour_follows_the_conventions
-    assert not plain.colored and plain.lines == shown.lines
+
+
+def test_on_an_80_column_terminal_no_color_and_term_dumb_remove_the_colour_and_nothing_else():
+    shown = run_in_terminal("scan-file", "examples/", "--no-config")
+    assert shown.code == 1 and shown.colored and fits(shown.lines, 80) == []
+    for env in ({"NO_COLOR": "1"}, {"TERM": "dumb"}):
+        plain = run_in_terminal("scan-file", "examples/", "--no-config", env=env)
+        assert not plain.colored, env
+        assert plain.lines == shown.lines, env
 
 
 def test_on_an_80_column_terminal_a_scan_of_the_local_account_reads_whole(seeded_aws, tmp_path):

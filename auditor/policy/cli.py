@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from .. import term
 from . import actions as act
@@ -27,7 +27,6 @@ EXAMPLES = """Examples:
 app = typer.Typer(help="Work with IAM/S3 policy documents.", epilog=EXAMPLES, no_args_is_help=True,
                   add_completion=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]})
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Format(enum.StrEnum):
@@ -36,7 +35,7 @@ class Format(enum.StrEnum):
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    term.stderr_console().print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
