@@ -4,6 +4,9 @@ never a pass for a policy that lets outsiders in."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from auditor.checks import bucket_policy as bp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +17,9 @@ from auditor.model import Status
 from auditor.policy import ANONYMOUS, INTERNET, VPCE, Decision, Principal, Request, analyze, evaluate
 from auditor.policy.actions import level
 from auditor.policy.context import DERIVED_KEYS, RESTRICTING_KEYS, presence
+from tests.conftest import run_auditor
 from tests.policy.strategies import large_policies, requests, shaped_policies
+from tests.policy.test_parser_bounds import large, nested_text
 from tests.policy.test_scale import blocked_by_tag, team_prefixes_and_tagged_rw
 
 RULES = ("BP-2", "BP-4")
@@ -122,3 +127,27 @@ def test_bp2_bp4_verdicts_hold_for_concrete_requests(data):
         for _ in range(20):
             req = _outsider(data, keys)
             assert evaluate(policy, req).decision is not Decision.ALLOWED, req
+
+
+@pytest.mark.e2e
+def test_scan_file_reads_past_a_policy_too_deep_or_too_large(tmp_path):
+    """A document nested too deeply (RecursionError territory) or larger than AWS accepts is that file's "cannot
+    be read", not a crash of the run or of the bucket-policy checks: the other file is still judged."""
+    deep = tmp_path / "deep.json"
+    deep.write_text(nested_text(100_000))
+    deep_900 = tmp_path / "deep-900.json"
+    deep_900.write_text(nested_text(900))
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps(large(60)))
+    public = tmp_path / "public.json"
+    public.write_text(json.dumps(team_prefixes_and_tagged_rw(24)))
+    r = run_auditor("scan-file", str(deep), str(deep_900), str(huge), str(public), "--format", "json")
+    assert r.code == 1, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    got = {(f["rule"], f["resource"]["id"]): f for f in json.loads(r.stdout)["findings"]}
+    for path, why in ((deep, "nested more than 16 levels"), (deep_900, "nested more than 16 levels"),
+                      (huge, "more than any policy AWS accepts")):
+        for rule in ("BP-1", "BP-2", "BP-4"):
+            f = got[(rule, str(path))]
+            assert f["status"] == "not-evaluated" and why in f["reason"], f
+    assert got[("BP-4", str(public))]["status"] == "fail"
