@@ -356,14 +356,18 @@ class _Builder:
             found, complete = witnesses([*pats, obj, bkt])
             self._complete(complete, "resources")
             cands += [w for _, w in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1]))]
+        levels = ["object", "bucket", "any"]
+        if self.action is not None and act.level(self.action) == "service":  # a queue, a key …: any ARN
+            levels.append("service")
+            cands.append("arn:aws:service:region:000000000000:any-other-resource")
         cands = _unique(cands)
         sigs = {c: sig_of(c) for c in cands}
         is_object = {c: obj.matches(c) for c in cands}
         is_bucket = {c: bkt.matches(c) for c in cands}
         by_level = {}
-        for level in ("object", "bucket", "any"):
-            ok = [c for c in cands
-                  if (level != "bucket" and is_object[c]) or (level != "object" and is_bucket[c])]
+        for level in levels:
+            ok = [c for c in cands if level == "service"
+                  or (level != "bucket" and is_object[c]) or (level != "object" and is_bucket[c])]
             groups = _dedupe(((c, c, True) for c in ok), sigs.__getitem__)
             atoms = []
             for sig, members in groups.items():

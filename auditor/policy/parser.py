@@ -7,6 +7,7 @@ affected statement, clause or value evaluates to "unknown" — never silently to
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 from typing import Any
@@ -63,11 +64,18 @@ class _Ctx:
         self.diags.append(Diagnostic(code, severity, message, statement, key, "" if value is None else str(value)))
 
 
-def parse(document: Any, *, kind: str = "resource") -> Policy:
+def parse(document: Any, *, kind: str = "resource", name: str = "") -> Policy:
     """Normalise ``document`` (JSON text, bytes or an already-parsed value) into a :class:`Policy`.
 
-    ``kind`` is ``"resource"`` for bucket policies (Principal required) or ``"identity"`` (no Principal).
+    ``kind`` is ``"resource"`` for resource policies — of a bucket, a queue, a KMS key (Principal required) —
+    or ``"identity"`` for the policies of a user or role (no Principal). ``name`` is what verdicts over several
+    policies call it (:func:`~auditor.policy.evaluate.evaluate_request`).
     """
+    policy = _parse(document, kind)
+    return dataclasses.replace(policy, name=name) if name else policy
+
+
+def _parse(document: Any, kind: str) -> Policy:
     ctx = _Ctx()
     raw = document
 
@@ -297,7 +305,7 @@ def _principal(st: dict, kind: str, label: str, effect: str, ctx: _Ctx, broken: 
     if not has and not has_not:
         broken.append("no Principal")
         ctx.add("missing-principal", "high",
-                f"statement {label}: a bucket policy statement needs a Principal (AWS rejects it)", label)
+                f"statement {label}: a resource policy statement needs a Principal (AWS rejects it)", label)
         return None
     if has_not and effect == "Allow":
         ctx.add("allow-with-notprincipal", "medium",
