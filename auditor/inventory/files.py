@@ -38,9 +38,8 @@ def load(paths: list[Path]) -> FileInputs:
             raise ConfigurationError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
         try:
             doc = json.loads(text)
-        except (ValueError, RecursionError):
-            # Not JSON at all (or nested too deeply to be read): only a policy check can say something useful
-            # ("malformed policy").
+        except ValueError:
+            # Not JSON at all: only a policy check can say something useful ("malformed policy").
             out.policies.append((str(path), text))
             continue
         kind = classify(doc)
