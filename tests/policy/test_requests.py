@@ -441,7 +441,7 @@ def test_evaluate_request_matches_a_brute_force_reference():
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.lists(_statement(), min_size=1, max_size=4), min_size=1, max_size=3),
            st.lists(_request(), min_size=1, max_size=6))
     def check(docs, reqs):
