@@ -54,7 +54,12 @@ def load(paths: list[Path], root: Path | None = None) -> FileInputs:
     """
     out = FileInputs()
     root = root if root is not None else repository_root()
+    seen: set[str] = set()
     for path in paths:
+        name = display_path(path, root)
+        if name in seen:  # ./x.json and x.json: one document, judged once
+            continue
+        seen.add(name)
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 raise ConfigurationError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
@@ -67,18 +72,18 @@ def load(paths: list[Path], root: Path | None = None) -> FileInputs:
             doc = json.loads(text)
         except ValueError:
             # Not JSON at all: only a policy check can say something useful ("malformed policy").
-            out.policies.append((display_path(path, root), text))
+            out.policies.append((name, text))
             continue
         kind = classify(doc)
         if kind == "task-definition":
             inner = doc["taskDefinition"] if isinstance(doc.get("taskDefinition"), dict) else doc
-            out.task_definitions.append((display_path(path, root), inner))
+            out.task_definitions.append((name, inner))
         elif kind == "policy":
             policy = doc.get("Policy", doc)
             if isinstance(policy, str):  # `aws s3api get-bucket-policy` output wraps the document in a string
                 with contextlib.suppress(ValueError):
                     policy = json.loads(policy)
-            out.policies.append((display_path(path, root), policy))
+            out.policies.append((name, policy))
         else:
             raise ConfigurationError(
                 f"{path}: neither an ECS task definition (containerDefinitions) nor a policy document (Statement)"
