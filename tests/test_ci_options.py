@@ -19,32 +19,34 @@ ONLY_DATADOG = [arg for c in CHECKS if not datadog_mode.reads_datadog(c) for arg
 
 
 # -- --query ----------------------------------------------------------------------------------------------------
-def test_query_selects_from_the_json_report_like_the_aws_cli(seeded_aws):
-    env = seeded_aws.env()
-    full = run_auditor("scan", "--profile", "demo", "--check", "sqs-lambda", "-f", "json", env=env).json()
-    want = [f["resource"]["arn"] for f in full["findings"] if f["severity"] == "high" and f["status"] == "fail"]
-    r = run_auditor("scan", "--profile", "demo", "--check", "sqs-lambda", "--query",
-                    "findings[?severity=='high' && status=='fail'].resource.arn", env=env)
+def test_query_selects_from_the_json_report_like_the_aws_cli(seeded_aws, tmp_path):
+    full = tmp_path / "full.json"
+    r = run_auditor("scan", "--profile", "demo", "--check", "sqs-lambda", "--json-output", str(full), "--query",
+                    "findings[?severity=='high' && status=='fail'].resource.arn", env=seeded_aws.env())
     assert r.code == 1, r.stderr
+    doc = json.loads(full.read_text())  # --json-output still gets the whole report
+    want = [f["resource"]["arn"] for f in doc["findings"] if f["severity"] == "high" and f["status"] == "fail"]
     assert json.loads(r.stdout) == want and want
 
 
 @pytest.mark.parametrize(("expr", "extra", "message"), [
     ("findings[?severity=='high'", (), "not a JMESPath expression"),
-    ("length(findings[0].no_such_field)", (), "--query: "),
     ("summary", ("--format", "sarif"), "cannot be combined with --format sarif"),
 ])
-def test_a_bad_query_is_a_usage_error(seeded_aws, tmp_path, expr, extra, message):
+def test_a_bad_query_is_a_usage_error_before_anything_is_scanned(tmp_path, expr, extra, message):
     out = tmp_path / "never.json"
-    r = run_auditor("scan", "--profile", "demo", "--check", "VT-1", "--query", expr, *extra, "-o", str(out),
-                    env=seeded_aws.env())
+    r = run_auditor("scan", "--profile", "no-such-profile", "--query", expr, *extra, "-o", str(out),
+                    env={"AWS_CONFIG_FILE": str(tmp_path / "none")})
     assert r.code == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "no-such-profile" not in r.stderr and not out.exists()
+
+
+def test_a_query_that_does_not_apply_to_the_report_is_a_usage_error(seeded_aws, tmp_path):
+    out = tmp_path / "never.json"
+    r = run_auditor("scan", "--profile", "demo", "--check", "VT-1", "--query", "length(findings[0].no_such_field)",
+                    "-o", str(out), env=seeded_aws.env())
+    assert r.code == 2 and "--query: " in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert not out.exists()
-
-
-def test_a_bad_query_is_refused_before_anything_is_scanned(tmp_path):
-    r = run_auditor("scan", "--profile", "no-such-profile", "--query", "[", env={"AWS_CONFIG_FILE": str(tmp_path)})
-    assert r.code == 2 and "JMESPath" in r.stderr and "no-such-profile" not in r.stderr
 
 
 # -- datadog = auto | required | off ------------------------------------------------------------------------------
@@ -57,15 +59,14 @@ def test_without_any_datadog_configuration_auto_skips_the_family_with_a_notice(s
     assert doc["target"]["datadog"]["mode"] == "auto" and doc["target"]["datadog"]["used"] is False
 
 
-@pytest.mark.parametrize(("how", "env_extra", "config"), [
-    ("half configured (DD_SITE, no keys)", {"DD_SITE": "datadoghq.eu"}, None),
-    ("required in .auditor.toml", {}, 'datadog = "required"\n'),
-    ("--datadog required", {}, None),
+@pytest.mark.parametrize(("how", "env_extra", "config", "flag"), [
+    ("half configured: DD_SITE without keys", {"DD_SITE": "datadoghq.eu"}, None, ()),
+    ("--datadog required over datadog = off", {}, 'datadog = "off"\n', ("--datadog", "required")),
 ])
-def test_a_team_that_uses_datadog_gets_exit_3_when_its_key_is_missing(seeded_aws, tmp_path, how, env_extra, config):
+def test_a_team_that_uses_datadog_gets_exit_3_when_its_key_is_missing(seeded_aws, tmp_path, how, env_extra, config,
+                                                                       flag):
     if config:
         (tmp_path / ".auditor.toml").write_text(config)
-    flag = ("--datadog", "required") if how.startswith("--") else ()
     r = run_auditor("scan", "--profile", "demo", *ONLY_DATADOG, *flag, "-f", "json",
                     env={**seeded_aws.env(), **env_extra}, cwd=tmp_path)
     assert r.code == 3, (how, r.stderr)
@@ -73,8 +74,9 @@ def test_a_team_that_uses_datadog_gets_exit_3_when_its_key_is_missing(seeded_aws
     assert gaps and all("DD_API_KEY" in f["reason"] for f in gaps)
 
 
-def test_datadog_off_skips_the_family_even_when_configured(demo_env):
-    r = run_auditor("scan", "--profile", "demo", *ONLY_DATADOG, "--datadog", "off", "-f", "json", env=demo_env)
+def test_datadog_off_skips_the_family_even_when_configured(demo_env, tmp_path):
+    (tmp_path / ".auditor.toml").write_text('datadog = "off"\n')  # the setting a team writes
+    r = run_auditor("scan", "--profile", "demo", *ONLY_DATADOG, "-f", "json", env=demo_env, cwd=tmp_path)
     assert r.code == 0, r.stderr
     doc = r.json()
     assert doc["findings"] == [] and "datadog:ListMonitors" not in doc["stats"]["calls"]
