@@ -181,8 +181,9 @@ def apply(report: Report, baseline: Baseline) -> Comparison:
             fp = fingerprint(f)
             seen.add(fp)
             state = UNCHANGED if fp in baseline.findings else NEW
-            cmp.new += state == NEW
-            cmp.unchanged += state == UNCHANGED
+            if not f.suppressed:  # counted as the reports show them: waived findings apart
+                cmp.new += state == NEW
+                cmp.unchanged += state == UNCHANGED
             f = dataclasses.replace(f, baseline=state)
         findings.append(f)
     for fp, old in baseline.findings.items():
