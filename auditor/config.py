@@ -4,6 +4,7 @@
 [tool.auditor]
 fail_on = "high"
 exclude_checks = ["PB-2"]
+datadog = "required"                        # auto (default) | required | off, see DATADOG_MODES
 
 [[tool.auditor.suppress]]
 check = "sqs-lambda/no-redrive-policy"      # id, rule code or family
@@ -27,6 +28,12 @@ from typing import Any
 from .inventory.core import ConfigurationError
 from .model import CheckMeta, Finding, Status, current_rule
 
+#: What a scan does about Datadog (``datadog`` setting, ``--datadog``):
+#: ``auto``: read Datadog when anything of it is configured (a key, DD_SITE, DD_HOST); with nothing configured
+#: the checks that need it are skipped with a notice (the scan is still complete); ``required``: Datadog must
+#: be read — missing keys leave those checks not evaluated (exit 3); ``off``: never read it, skip them.
+DATADOG_MODES = ("auto", "required", "off")
+
 
 @dataclass(frozen=True)
 class Suppression:
@@ -47,6 +54,7 @@ class Config:
     fail_on: str | None = None
     exclude_checks: list[str] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
+    datadog: str = "auto"
     source: str = ""
 
 
@@ -86,6 +94,12 @@ def _parse(section: Any, source: str) -> Config:
         if not isinstance(section["fail_on"], str):
             raise ConfigurationError(f"{source}: fail_on must be a string such as \"high\"")
         cfg.fail_on = section["fail_on"]
+    if "datadog" in section:
+        mode = section["datadog"]
+        if mode not in DATADOG_MODES:
+            raise ConfigurationError(f"{source}: datadog must be one of {', '.join(map(repr, DATADOG_MODES))}, "
+                                     f"got {mode!r}")
+        cfg.datadog = mode
     excludes = section.get("exclude_checks", [])
     if not isinstance(excludes, list) or not all(isinstance(x, str) for x in excludes):
         raise ConfigurationError(f"{source}: exclude_checks must be a list of strings, e.g. [\"PB-2\"]")
@@ -131,7 +145,7 @@ def apply(findings: list[Finding], cfg: Config, today: dt.date | None = None,
             active.append(dataclasses.replace(s, check=code) if code.upper() != s.check.strip().upper() else s)
     out = []
     for f in findings:
-        if f.status is Status.FAIL:
+        if f.status in (Status.FAIL, Status.CARRIED_OVER):
             for s in active:
                 if s.matches(f):
                     f = dataclasses.replace(f, suppressed=s.reason + (f" (until {s.expires})" if s.expires else ""))

@@ -38,7 +38,39 @@ def summary_line(report: Report) -> str:
     text += f" · {len(report.passes)} passed · {len(report.not_evaluated)} not evaluated"
     if report.suppressed:
         text += f" · {len(report.suppressed)} suppressed"
+    cmp = report.comparison
+    if cmp is not None:
+        text += f" · baseline: {cmp.new} new, {cmp.unchanged} unchanged, {len(cmp.fixed)} fixed"
+        if cmp.carried_over:
+            text += f", {cmp.carried_over} carried over"
     return text
+
+
+def _baseline_groups(console: Console, report: Report) -> None:
+    """With ``--baseline``: new, unchanged, carried over (not re-evaluated) and fixed, each by severity."""
+    cmp = report.comparison
+    groups = [
+        ("NEW SINCE BASELINE", "bold red", report.by_baseline("new"), False),
+        ("UNCHANGED", "bold", report.by_baseline("unchanged"), False),
+        ("CARRIED OVER — not re-evaluated in this run, still open", "magenta", report.carried_over, True),
+        ("FIXED SINCE BASELINE", "green", report.fixed, False),
+    ]
+    for title, style, group, carried in groups:
+        if not group:
+            continue
+        table = Table(title=Text(f"{title} ({len(group)})", style=style), title_justify="left",
+                      box=box.SIMPLE_HEAVY, expand=True)
+        table.add_column("Severity", no_wrap=True)
+        table.add_column("Resource", ratio=2, overflow="fold")
+        table.add_column("Finding", ratio=5, overflow="fold")
+        table.add_column("Check", ratio=2, overflow="fold")
+        for f in group:
+            message = f.message + (f"\n({f.reason})" if carried and f.reason else "")
+            table.add_row(Text(str(f.severity), style=_STYLE[f.severity]), Text(_resource(f)), Text(message),
+                          Text(f"{f.rule} {f.check_id}"))
+        console.print(table)
+    if cmp is not None and cmp.out_of_scope:
+        console.print(Text(f"{cmp.out_of_scope} baseline finding(s) were outside this run's scope.", style="dim"))
 
 
 def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -> str:
@@ -54,12 +86,14 @@ def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -
     console.print(Text(title, style="bold"))
 
     failures = report.failures
-    if not failures:
+    if not failures and not report.carried_over:
         if report.complete:
             console.print(Text("No findings.", style="green"))
         else:
             console.print(Text("No findings among the resources that could be evaluated.", style="yellow"))
-    for sev in sorted(Severity, reverse=True):
+    if report.comparison is not None:
+        _baseline_groups(console, report)
+    for sev in sorted(Severity, reverse=True) if report.comparison is None else ():
         group = [f for f in failures if f.severity is sev]
         if not group:
             continue

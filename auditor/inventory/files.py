@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,41 @@ def classify(doc: Any) -> str:
     return "unknown"
 
 
-def load(paths: list[Path]) -> FileInputs:
-    """Read each file once; unreadable files are a usage error, malformed policies are left to the checks."""
+def repository_root(start: Path | None = None) -> Path:
+    """The working tree ``start`` (default: the current directory) is in: the nearest directory holding
+    ``.git`` (a directory, or a file in a worktree or submodule), else ``start`` itself."""
+    here = Path(os.path.abspath(start or Path.cwd()))
+    for d in (here, *here.parents):
+        if (d / ".git").exists():
+            return d
+    return here
+
+
+def display_path(path: Path, root: Path) -> str:
+    """The name a file goes by in every report: its path relative to ``root`` with ``/`` separators
+    (``./x.json``, ``x.json`` and ``$PWD/x.json`` are one name, so one SARIF alert), or its normalised
+    absolute path when it lies outside ``root``."""
+    absolute = Path(os.path.realpath(path))
+    base = Path(os.path.realpath(root))
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def load(paths: list[Path], root: Path | None = None) -> FileInputs:
+    """Read each file once; unreadable files are a usage error, malformed policies are left to the checks.
+
+    Each document is named by :func:`display_path` relative to ``root`` (default: :func:`repository_root`).
+    """
     out = FileInputs()
+    root = root if root is not None else repository_root()
+    seen: set[str] = set()
     for path in paths:
+        name = display_path(path, root)
+        if name in seen:  # ./x.json and x.json: one document, judged once
+            continue
+        seen.add(name)
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 raise ConfigurationError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
@@ -42,18 +74,18 @@ def load(paths: list[Path]) -> FileInputs:
             raise ConfigurationError(f"{path}: the JSON nests too deeply to be read") from None
         except ValueError:
             # Not JSON at all: only a policy check can say something useful ("malformed policy").
-            out.policies.append((str(path), text))
+            out.policies.append((name, text))
             continue
         kind = classify(doc)
         if kind == "task-definition":
             inner = doc["taskDefinition"] if isinstance(doc.get("taskDefinition"), dict) else doc
-            out.task_definitions.append((str(path), inner))
+            out.task_definitions.append((name, inner))
         elif kind == "policy":
             policy = doc.get("Policy", doc)
             if isinstance(policy, str):  # `aws s3api get-bucket-policy` output wraps the document in a string
                 with contextlib.suppress(ValueError):
                     policy = json.loads(policy)
-            out.policies.append((str(path), policy))
+            out.policies.append((name, policy))
         else:
             raise ConfigurationError(
                 f"{path}: neither an ECS task definition (containerDefinitions) nor a policy document (Statement)"
