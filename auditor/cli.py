@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__, engine, term
+from . import baseline as baseline_mod
 from . import config as config_mod
 from .check import Check
 from .inventory import Inventory
@@ -51,6 +52,12 @@ err = Console(stderr=True, highlight=False)
 log = logging.getLogger("auditor")
 
 
+class DatadogMode(enum.StrEnum):
+    auto = "auto"
+    required = "required"
+    off = "off"
+
+
 class FailOn(enum.StrEnum):
     info = "info"
     low = "low"
@@ -78,10 +85,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
-def exit_code(report: Report, fail_on: str) -> int:
+def exit_code(report: Report, fail_on: str, fail_on_new: str | None = None) -> int:
+    """1 for a failure at or above ``fail_on``, or a *new* one (not in ``--baseline``; without a baseline every
+    finding is new) at or above ``fail_on_new``; else 3 when the scan is incomplete; else 0."""
     if fail_on != FailOn.never.value:
         threshold = Severity.parse(fail_on)
         if any(f.severity >= threshold for f in report.failures):
+            return EXIT_FINDINGS
+    if fail_on_new is not None and fail_on_new != FailOn.never.value:
+        threshold = Severity.parse(fail_on_new)
+        if any(f.severity >= threshold and f.baseline != baseline_mod.UNCHANGED for f in report.failures):
             return EXIT_FINDINGS
     if not report.complete:
         return EXIT_INCOMPLETE
@@ -113,14 +126,14 @@ _VIEW: dict[str, bool] = {"show_not_evaluated": False}
 
 
 def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
-    from .reports import renderer
-    from .reports.sarif import SarifLimitError, too_many_to_show
+    from .reports import RenderError, renderer
+    from .reports.sarif import too_many_to_show
 
     # The terminal's width and colour; a file gets COLUMNS (or the pipe width) and never colour.
     out = term.Term.detect(sys.stdout) if to_terminal else term.Term(term.width_for(_NOT_A_TTY), False)
     try:
         text = renderer(fmt)(report, color=out.color, width=out.width, **_VIEW)
-    except SarifLimitError as exc:
+    except RenderError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.sarif and too_many_to_show(report):
         err.print("[yellow]warning:[/] more than 5,000 results: GitHub shows only the first 5,000")
@@ -160,19 +173,73 @@ def _print_stats(report: Report) -> None:
 
 
 def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, Path | None]], fail_on: str,
-            stats: bool) -> None:
-    """Apply waivers, write every output, exit with the code the report deserves."""
+            stats: bool, ci: _CiOptions | None = None) -> None:
+    """Apply waivers, compare with the baseline, write every output, exit with the code the report deserves."""
+    ci = ci or _CiOptions()
     report.findings, expired = config_mod.apply(report.findings, cfg, checks=report.checks)
     report.notices.extend(expired)
+    if ci.baseline is not None:
+        try:
+            baseline_mod.apply(report, ci.baseline)
+        except ConfigurationError as exc:
+            raise _fail(str(exc)) from None
+        report.findings, _ = config_mod.apply(report.findings, cfg, checks=report.checks)  # waive carried ones too
     report.notices.extend(_stale_waivers(report, cfg))
     _write(outputs, report)
+    _ci_notes(report, outputs)
     if stats:
         _print_stats(report)
     if not any(fmt is Format.table and path is None for fmt, path in outputs):
         from .reports.table import summary_line
 
         err.print(escape(summary_line(report)))
-    raise typer.Exit(exit_code(report, fail_on))
+    raise typer.Exit(exit_code(report, fail_on, ci.fail_on_new))
+
+
+class _CiOptions:
+    """What the CI-minded options asked for, checked before anything is scanned (a usage error costs no call)."""
+
+    def __init__(self, baseline: Path | None = None, fail_on_new: FailOn | None = None, query: str | None = None,
+                 fmt: Format = Format.table, sarif_category: str | None = None) -> None:
+        from .reports.json import Query
+
+        try:
+            self.baseline = baseline_mod.load(baseline) if baseline is not None else None
+        except ConfigurationError as exc:
+            raise _fail(str(exc)) from None
+        self.fail_on_new = fail_on_new.value if fail_on_new else None
+        self.query = None
+        if query is not None:
+            if fmt not in (Format.table, Format.json):
+                raise _fail(f"--query selects from the JSON report; it cannot be combined with --format {fmt.value}")
+            try:
+                self.query = Query.parse(query)
+            except ValueError as exc:
+                raise _fail(str(exc)) from None
+        self.sarif_category = (sarif_category or "").strip()
+        if sarif_category is not None and not self.sarif_category:
+            raise _fail("--sarif-category must not be empty")
+
+    def outputs(self, fmt: Format, output: Path | None, sarif_output: Path | None, json_output: Path | None,
+                markdown_output: Path | None) -> list[tuple[Format, Path | None]]:
+        outs = _outputs(fmt, output, sarif_output, json_output)
+        if self.query is not None:
+            outs[0] = (self.query, output)  # type: ignore[assignment]  # renders itself (reports.renderer)
+        outs += [(Format.markdown, markdown_output)] if markdown_output else []
+        return outs
+
+
+def _ci_notes(report: Report, outputs: list[tuple[Format, Path | None]]) -> None:
+    """An incomplete scan headed for GitHub code scanning without a baseline loses alerts: say so."""
+    from .reports.sarif import closing_warning
+
+    if any(fmt is Format.sarif for fmt, _ in outputs):
+        warning = closing_warning(report)
+        if warning:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    if report.carried_over:
+        err.print(f"note: {len(report.carried_over)} finding(s) of the baseline could not be re-evaluated and are "
+                  "carried over as still open", soft_wrap=True)
 
 
 def _outputs(fmt: Format, output: Path | None, sarif_output: Path | None, json_output: Path | None):
@@ -243,6 +310,27 @@ ColorOpt = Annotated[term.ColorChoice | None, typer.Option(
     help=term.COLOR_HELP)]
 ShowNotEvaluatedOpt = Annotated[bool, typer.Option(
     "--show-not-evaluated", help="List every result that was not evaluated, not only their causes.")]
+MarkdownOutOpt = Annotated[
+    Path | None, typer.Option("--markdown-output", metavar="FILE", help="Also write Markdown here (e.g. $GITHUB_STEP_SUMMARY).",
+                              dir_okay=False)
+]
+BaselineOpt = Annotated[
+    Path | None, typer.Option("--baseline", metavar="REPORT", help="A previous run's JSON report: mark findings new, unchanged or "
+                              "fixed, and carry over those this run could not re-evaluate.", dir_okay=True)
+]
+FailOnNewOpt = Annotated[
+    FailOn | None,
+    typer.Option("--fail-on-new", metavar="SEVERITY", help="Exit 1 only for a finding new since --baseline at or above this severity "
+                 "(without a baseline every finding is new). Replaces the configured fail_on."),
+]
+QueryOpt = Annotated[
+    str | None, typer.Option("--query", metavar="EXPR", help="JMESPath over the JSON report, printed as JSON, e.g. "
+                             "\"findings[?severity=='high'].resource.arn\".")
+]
+CategoryOpt = Annotated[
+    str | None, typer.Option("--sarif-category", metavar="ID", help="SARIF analysis category (automationDetails.id); default "
+                             "one per account. Give each account/region group of a workflow its own.")
+]
 
 
 def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str], no_config: bool = False):
@@ -302,7 +390,17 @@ def scan(
     output: OutputOpt = None,
     sarif_output: SarifOutOpt = None,
     json_output: JsonOutOpt = None,
+    markdown_output: MarkdownOutOpt = None,
     fail_on: FailOnOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
+    query: QueryOpt = None,
+    sarif_category: CategoryOpt = None,
+    datadog: Annotated[
+        DatadogMode | None,
+        typer.Option("--datadog", metavar="MODE", help="auto: read Datadog only when configured (default); required: missing "
+                     "keys make the scan incomplete (exit 3); off: skip the checks that need it."),
+    ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")] = False,
     deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, metavar="N",
@@ -320,6 +418,9 @@ def scan(
     """Scan an AWS account (and Datadog) and report the pitfalls found."""
     _VIEW["show_not_evaluated"] = show_not_evaluated
     cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep, no_config)
+    ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
+    fail = "never" if fail_on_new and fail_on is None else fail
+    from .datadog import mode as datadog_mode
     from .inventory.aws import AwsAccount
 
     inventory = None
@@ -335,23 +436,33 @@ def scan(
             log.info("regions: %s", ", ".join(regions))
             inventory = Inventory(aws, regions, workers=workers, deep=deep)
             inventory.datadog = _datadog(inventory, datadog_site, datadog_host)
+            dd = inventory.datadog.settings
+            mode = datadog.value if datadog else cfg.datadog
+            checks, dd_notice = datadog_mode.plan(
+                mode, checks, configured=datadog_mode.intended(dd, os.environ, datadog_site, datadog_host),
+                named=bool(check))
             target = {
                 "provider": "aws",
                 "account": inventory.account,
                 "regions": regions,
                 "profile": profile or os.environ.get("AWS_PROFILE", ""),
-                "datadog": inventory.datadog.settings.describe(),
+                "datadog": {"mode": mode, "used": not dd_notice, "configured": dd.configured, "site": dd.site,
+                            "api_url": dd.api_url, "description": dd.describe()},
             }
+            if ci.sarif_category:
+                target["sarif_category"] = ci.sarif_category
             status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
             log.info("account %s (profile %s); %d checks", inventory.account, target["profile"] or "-", len(checks))
             report = engine.run(inventory, checks, target=target, warnings=warnings,
                                 on_progress=lambda msg: status.update(msg))
+            if dd_notice:
+                report.notices.append(dd_notice)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     finally:
         if inventory is not None:
             inventory.close()
-    _finish(report, cfg, _outputs(format, output, sarif_output, json_output), fail, stats)
+    _finish(report, cfg, ci.outputs(format, output, sarif_output, json_output, markdown_output), fail, stats, ci)
 
 
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
@@ -383,8 +494,18 @@ def scan_file(
     output: OutputOpt = None,
     sarif_output: SarifOutOpt = None,
     json_output: JsonOutOpt = None,
+    markdown_output: MarkdownOutOpt = None,
     fail_on: FailOnOpt = None,
     show_not_evaluated: ShowNotEvaluatedOpt = False,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
+    query: QueryOpt = None,
+    sarif_category: CategoryOpt = None,
+    repo_root: Annotated[
+        Path | None,
+        typer.Option("--repo-root", metavar="DIR", help="Name files relative to this directory (default: the git working tree "
+                     "of the current directory).", file_okay=False),
+    ] = None,
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     color: ColorOpt = None,
@@ -397,25 +518,38 @@ def scan_file(
     """
     _VIEW["show_not_evaluated"] = show_not_evaluated
     cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False, no_config)
-    from .inventory.files import load
+    ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
+    fail = "never" if fail_on_new and fail_on is None else fail
+    outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
+    from .inventory.files import load, repository_root
 
+    if repo_root is not None and not repo_root.is_dir():
+        raise _fail(f"--repo-root {repo_root}: no such directory")
+    root = repo_root if repo_root is not None else repository_root()
     try:
-        files = load(list(paths), stdin=sys.stdin)
+        files = load(list(paths), root, stdin=sys.stdin)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     for note in files.notes:  # which type each document was read as: words kept whole, no padding
         for line in term.wrap(note, term.width_for(sys.stderr), indent="  "):
             err.print(escape(line), soft_wrap=True)
+    names = list(dict.fromkeys([n for n, _ in files.task_definitions] + [n for n, _ in files.policies]))
+    outside = [n for n in names if n.startswith("/")]
+    if outside and any(fmt is Format.sarif for fmt, _ in outputs):
+        raise _fail(f"{outside[0]} is outside the repository {root}: SARIF locations must be repository-relative "
+                    "(run from the repository, or pass --repo-root)")
     inventory = Inventory(None, [], files=files)
     try:
-        target = {"provider": "file", "files": [str(p) if str(p) != "-" else "<stdin>" for p in paths]}
+        target = {"provider": "file", "files": names}
+        if ci.sarif_category:
+            target["sarif_category"] = ci.sarif_category
         report = engine.run(inventory, checks, target=target, warnings=warnings)
     finally:
         inventory.close()
     # Only checks that had something to say about files belong in this report.
     used = {f.check_id for f in report.findings}
     report.checks = [m for m in report.checks if m.id in used] or report.checks
-    _finish(report, cfg, _outputs(format, output, sarif_output, json_output), fail, False)
+    _finish(report, cfg, outputs, fail, False, ci)
 
 
 class ChecksFormat(enum.StrEnum):

@@ -4,6 +4,7 @@
 [tool.auditor]
 fail_on = "high"
 exclude_checks = ["PB-2"]
+datadog = "required"                        # auto (default) | required | off, see DATADOG_MODES
 
 [[tool.auditor.suppress]]
 check = "sqs-lambda/no-redrive-policy"      # id, rule code or family
@@ -32,6 +33,12 @@ from .model import CheckMeta, Finding, Severity, Status, current_rule
 #: Values of ``fail_on`` (and ``--fail-on``): a severity, or ``never``.
 FAIL_ON = (*(str(s) for s in Severity), "never")
 
+#: What a scan does about Datadog (``datadog`` setting, ``--datadog``):
+#: ``auto``: read Datadog when anything of it is configured (a key, DD_SITE, DD_HOST); with nothing configured
+#: the checks that need it are skipped with a notice (the scan is still complete); ``required``: Datadog must
+#: be read — missing keys leave those checks not evaluated (exit 3); ``off``: never read it, skip them.
+DATADOG_MODES = ("auto", "required", "off")
+
 
 @dataclass(frozen=True)
 class Suppression:
@@ -53,6 +60,7 @@ class Config:
     fail_on: str | None = None
     exclude_checks: list[str] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
+    datadog: str = "auto"
     source: str = ""
 
 
@@ -60,6 +68,7 @@ class Config:
 KEYS = {
     "fail_on": "a severity: " + ", ".join(FAIL_ON),
     "exclude_checks": 'a list of check ids, rule codes or families, e.g. ["PB-2"]',
+    "datadog": "whether the scan reads Datadog: " + ", ".join(DATADOG_MODES),
     "suppress": "an array of tables ([[suppress]]) with check, resource, reason and optional expires",
 }
 SUPPRESS_KEYS = {
@@ -154,6 +163,13 @@ def _parse(section: Any, source: str, prefix: str = "") -> Config:
             raise ConfigurationError(f"{source}: {prefix}fail_on = {_toml(value)} is not accepted{hint}; "
                                      f"accepted values: {', '.join(FAIL_ON)}")
         cfg.fail_on = value.strip().lower()
+    if "datadog" in section:
+        mode = section["datadog"]
+        if mode not in DATADOG_MODES:
+            hint = suggest(mode, DATADOG_MODES) if isinstance(mode, str) else ""
+            raise ConfigurationError(f"{source}: {prefix}datadog = {_toml(mode)} is not accepted{hint}; "
+                                     f"accepted values: {', '.join(DATADOG_MODES)}")
+        cfg.datadog = mode
     excludes = section.get("exclude_checks", [])
     if not isinstance(excludes, list) or not all(isinstance(x, str) for x in excludes):
         raise ConfigurationError(f"{source}: {prefix}exclude_checks must be a list of strings, e.g. [\"PB-2\"]")
@@ -211,7 +227,7 @@ def apply(findings: list[Finding], cfg: Config, today: dt.date | None = None,
             active.append(dataclasses.replace(s, check=code) if code.upper() != s.check.strip().upper() else s)
     out = []
     for f in findings:
-        if f.status is Status.FAIL:
+        if f.status in (Status.FAIL, Status.CARRIED_OVER):
             for s in active:
                 if s.matches(f):
                     f = dataclasses.replace(f, suppressed=s.reason + (f" (until {s.expires})" if s.expires else ""))

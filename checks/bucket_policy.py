@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,16 @@ def full_analysis(inv: Inventory, subject: Subject) -> Analysis:
     assert subject.policy is not None
     key = ("policy.analysis", _digest(subject.policy.raw), subject.bucket, subject.owner)
     return inv.memo.get(key, lambda: analyze(subject.policy, bucket=subject.bucket, owner=subject.owner))
+
+
+def undetermined(rec: Recorder, subject: Subject, a: Analysis, question: str) -> bool:
+    """Record ``subject`` as not evaluated when ``a`` does not cover every request: a verdict read from part
+    of the requests could be a lock-out that is not one, or a pass for a public policy."""
+    if a.complete:
+        return False
+    rec.not_evaluated(subject.resource, f"{subject.name}: {question} cannot be determined: the policy is too "
+                      f"complex for the engine to cover every request exactly ({'; '.join(a.notes)})")
+    return True
 
 
 def _clause_text(c) -> str:
@@ -254,6 +265,8 @@ def _by_path(a: Analysis, rows) -> dict[str, list[str]]:
 def deny_lockout(inv: Inventory, rec: Recorder) -> None:
     for subject, _ in readable_subjects(inv, rec):
         a = full_analysis(inv, subject)
+        if undetermined(rec, subject, a, "whether some action is denied to everyone"):
+            continue
         locked = _lockouts(inv, subject, a)
         if not locked:
             rec.ok(subject.resource, f"{subject.name}: every action can be performed by some request")
@@ -427,6 +440,8 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                    "cannot make the bucket public")
             continue
         a = full_analysis(inv, subject)
+        if undetermined(rec, subject, a, "whether anyone may access the bucket"):
+            continue
         rows = public_rows(a)
         if not rows:
             unknown = public_rows(a, Decision.UNKNOWN)
@@ -453,9 +468,11 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
         severity = Severity.HIGH if strong else Severity.MEDIUM
         ev: dict[str, Any] = {"actions": actions, "statements": stmts, "who": who}
         if not strong:
-            weak = sorted({f"{r.cells[n].label} for {a.dim(n).title}" for r in rows for n in r.cells  # type: ignore[union-attr]
-                           if a.dim(n) is not None and a.dim(n).category == "weak"})  # type: ignore[union-attr]
-            ev["only_weak_conditions"] = weak
+            needed = Counter(f"{r.cells[n].label} for {a.dim(n).title}" for r in rows  # type: ignore[union-attr]
+                             for n in r.cells if a.dim(n) is not None and a.dim(n).category == "weak"  # type: ignore[union-attr]
+                             and not r.cells[n].outsider)
+            # the values most of the public rows need first: those are what stands in the way
+            ev["only_weak_conditions"] = sorted(needed, key=lambda w: (-needed[w], w))
         note = ""
         bpa_errors: list[NotAvailable] = []
         if subject.live_bucket is not None:

@@ -24,7 +24,17 @@ from auditor.inventory.kms import Key
 from auditor.inventory.s3 import Bucket, QueueNotification
 from auditor.inventory.sqs import Queue
 from auditor.model import Resource, Severity
-from auditor.policy import SERVICE, Decision, Policy, Principal, Request, evaluate, parse
+from auditor.policy import (
+    Decision,
+    Policy,
+    Request,
+    Verdict,
+    evaluate_key_request,
+    evaluate_request,
+    parse,
+    role_request,
+    service_request,
+)
 from auditor.policy.evaluate import statement_truth
 
 from ._common import enabled_sqs_mappings
@@ -35,75 +45,49 @@ SQS_KMS_DOC = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDevel
 WITH_SQS_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html"
 ESM_API_DOC = "https://docs.aws.amazon.com/lambda/latest/api/API_EventSourceMappingConfiguration.html"
 
-S3_SERVICE = Principal("Service", "s3.amazonaws.com")
 CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
-#: Keys every request carries with a value the tool knows (besides those derived from the principal).
-_ALWAYS = {"aws:securetransport": "true"}
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Deciding one request
+# Deciding one request (the policy engine: auditor.policy.evaluate_request / evaluate_key_request)
 # ------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Decided:
-    decision: Decision
-    statements: tuple[str, ...]  # the deciding statements (or, when unknown, those it depends on)
-    unknown_keys: tuple[str, ...] = ()
-    near: tuple[str, ...] = ()  # when not allowed: Allow statements that match but for their conditions
-
-    @property
-    def allowed(self) -> bool:
-        return self.decision is Decision.ALLOWED
+S3 = "s3.amazonaws.com"
 
 
-def decide(policy: Policy, request: Request) -> Decided:
-    """``evaluate``, except that a statement that would apply to the request and conditions on a key the
-    request's known keys do not include makes the outcome not determinable (the key's real value is unknown)."""
-    known = set(request.keys) | {"aws:principalarn", "aws:principalaccount", "aws:principaltype",
-                                 "aws:principalisawsservice", "aws:principalservicename"}
-    unknown: dict[str, list[str]] = {}
-    for st in policy.statements:
-        loose = [c for c in st.clauses if c.key_lc not in known]
-        if not loose:
-            continue
-        bare = dataclasses.replace(st, clauses=tuple(c for c in st.clauses if c.key_lc in known))
-        if statement_truth(bare, request, policy.kind) is not False:
-            for c in loose:
-                unknown.setdefault(c.key, []).append(st.label)
-    if unknown:
-        labels = tuple(dict.fromkeys(label for labels in unknown.values() for label in labels))
-        return Decided(Decision.UNKNOWN, labels, tuple(sorted(unknown)))
-    v = evaluate(policy, request)
-    near: tuple[str, ...] = ()
-    if v.decision is Decision.NOT_ALLOWED:
-        near = tuple(st.label for st in policy.statements if st.effect == "Allow" and st.clauses
-                     and statement_truth(dataclasses.replace(st, clauses=()), request, policy.kind) is True)
-    return Decided(v.decision, v.statements, near=near)
+def _near(policies: list[Policy], request: Request) -> tuple[str, ...]:
+    """Allow statements that would match ``request`` but for their conditions (to say why it is refused)."""
+    out = []
+    for p in policies:
+        for st in p.statements:
+            if st.effect == "Allow" and st.clauses and \
+                    statement_truth(dataclasses.replace(st, clauses=()), request, p.kind) is True:
+                out.append(f"{p.name}:{st.label}" if p.name and len(policies) > 1 else st.label)
+    return tuple(out)
 
 
-def _s3_request(action: str, resource: str, bucket: Bucket, extra: dict[str, str] | None = None) -> Request:
-    keys = {**_ALWAYS, "aws:SourceArn": bucket.arn, "aws:SourceAccount": bucket.account, **(extra or {})}
-    return Request(action, resource, S3_SERVICE, SERVICE, keys)
-
-
-def _parsed(inv: Inventory, text: Any, kind: str) -> Policy:
-    return inv.memo.get(("pipeline.policy", kind, str(text)), lambda: parse(text, kind=kind))
-
-
-def _why(d: Decided, what: str) -> str:
-    if d.decision is Decision.DENIED:
-        return f"{what} is explicitly denied by statement(s) {', '.join(d.statements)}"
-    if d.near:
-        return (f"no statement allows {what}; statement(s) {', '.join(d.near)} would, but their conditions "
-                "do not hold for it")
+def _why(v: Verdict, what: str, near: tuple[str, ...] = ()) -> str:
+    if v.decision is Decision.DENIED:
+        return f"{what} is explicitly denied by statement(s) {', '.join(v.statements)}"
+    if near:
+        return (f"no statement allows {what}; statement(s) {', '.join(near)} would, but their conditions do not "
+                "hold for it")
     return f"no statement allows {what}"
 
 
-def _undeterminable(d: Decided, what: str) -> str:
-    if d.unknown_keys:
-        return (f"whether {what} depends on {', '.join(d.unknown_keys)} (statement(s) "
-                f"{', '.join(d.statements)}), whose value for that request the tool cannot know")
-    return f"whether {what} cannot be determined: statement(s) {', '.join(d.statements)} cannot be interpreted"
+def _undeterminable(v: Verdict, what: str) -> str:
+    if v.unknown_keys:
+        return (f"whether {what} depends on {', '.join(v.unknown_keys)} (statement(s) "
+                f"{', '.join(v.statements)}), whose value for that request the tool cannot know")
+    return f"whether {what} cannot be determined: statement(s) {', '.join(v.statements)} cannot be interpreted"
+
+
+def _via_sqs(queue: Queue) -> dict[str, str]:
+    """What KMS knows about a call SQS makes with a queue's key on someone's behalf."""
+    return {"kms:ViaService": f"sqs.{queue.region}.amazonaws.com", "kms:EncryptionContext:aws:sqs:arn": queue.arn}
+
+
+def _parsed(inv: Inventory, text: Any, kind: str, name: str = "") -> Policy:
+    return inv.memo.get(("pipeline.policy", kind, name, str(text)), lambda: parse(text, kind=kind, name=name))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -270,16 +254,19 @@ def notification_not_accepted(inv: Inventory, rec: Recorder) -> None:
             rec.not_evaluated(link.resource, f"the access policy of queue {queue.name} cannot be read: "
                               f"{policy.fatal}", key=key)
             continue
-        d = decide(policy, _s3_request("sqs:SendMessage", queue.arn, link.bucket))
-        ev = link.evidence(decision=str(d.decision), statements=list(d.statements))
-        if d.allowed:
-            rec.ok(link.resource, f"{link.label}: the queue policy allows it ({', '.join(d.statements)})",
+        req = service_request(S3, "sqs:SendMessage", queue.arn, source_arn=link.bucket.arn,
+                              source_account=link.bucket.account)
+        v = evaluate_request([policy], req)
+        ev = link.evidence(decision=str(v.decision), statements=list(v.statements))
+        if v.decision is Decision.ALLOWED:
+            rec.ok(link.resource, f"{link.label}: the queue policy allows it ({', '.join(v.statements)})",
                    evidence=ev, key=key)
-        elif d.decision is Decision.UNKNOWN:
-            rec.not_evaluated(link.resource, _undeterminable(d, what), key=key)
+        elif v.decision is Decision.UNKNOWN:
+            rec.not_evaluated(link.resource, _undeterminable(v, what), key=key)
         else:
             rec.fail(link.resource, f"Bucket {link.bucket.name} notifies queue {queue.name}, but the queue's "
-                     f"access policy refuses it: {_why(d, what)}. Every event is dropped.", evidence=ev, key=key)
+                     f"access policy refuses it: {_why(v, what, _near([policy], req))}. Every event is dropped.",
+                     evidence=ev, key=key)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -358,15 +345,15 @@ def notification_key_unusable(inv: Inventory, rec: Recorder) -> None:
             rec.not_evaluated(link.resource, f"the key policy of {kms_key.arn} cannot be read: {policy.fatal}",
                               key=key)
             continue
-        via = {"kms:ViaService": f"sqs.{queue.region}.amazonaws.com",
-               "kms:EncryptionContext:aws:sqs:arn": queue.arn}
         refused, unknown = [], []
         for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-            d = decide(policy, _s3_request(action, kms_key.arn, link.bucket, via))
-            if d.decision is Decision.UNKNOWN:
-                unknown.append(_undeterminable(d, f"s3.amazonaws.com may {action}"))
-            elif not d.allowed:
-                refused.append(f"{action} ({_why(d, 's3.amazonaws.com')})")
+            req = service_request(S3, action, kms_key.arn, source_arn=link.bucket.arn,
+                                  source_account=link.bucket.account, keys=_via_sqs(queue))
+            v = evaluate_request([policy], req)
+            if v.decision is Decision.UNKNOWN:
+                unknown.append(_undeterminable(v, f"s3.amazonaws.com may {action}"))
+            elif v.decision is not Decision.ALLOWED:
+                refused.append(f"{action} ({_why(v, S3, _near([policy], req))})")
         if refused:
             rec.fail(link.resource, f"Queue {queue.name} is encrypted with key {kms_key.id}, whose key policy does "
                      f"not let S3 use it: {'; '.join(refused)}. Every event bucket {link.bucket.name} sends it is "
@@ -380,47 +367,36 @@ def notification_key_unusable(inv: Inventory, rec: Recorder) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # EV-3
 # ------------------------------------------------------------------------------------------------------------
-def identity_policy(docs: list[tuple[str, Any]]) -> Policy:
-    """Several identity policies as one (their statements combine exactly like one policy's)."""
-    from .bucket_policy import identity_policy as combine
-
-    return combine(docs)
-
-
 @dataclass(frozen=True)
 class Role:
+    """An execution role as the engine judges it: its identity policies, and its permissions boundary (which the
+    engine does not model: a call must be allowed by both)."""
+
     arn: str
-    policy: Policy  # inline and attached, as one
+    policies: tuple[Policy, ...]  # inline and attached, each named
     boundary: Policy | None
 
-    def may(self, action: str, resource: str, keys: dict[str, str] | None = None) -> Decided:
-        req = Request(action, resource, Principal("AWS", self.arn), keys={**_ALWAYS, **(keys or {})})
-        d = decide(self.policy, req)
-        if d.allowed and self.boundary is not None:
-            b = decide(self.boundary, req)
-            if not b.allowed:
-                return Decided(b.decision if b.decision is Decision.UNKNOWN else Decision.NOT_ALLOWED,
-                               tuple(f"boundary {s}" for s in b.statements) or ("its permissions boundary",),
-                               b.unknown_keys)
-        return d
+    def may(self, request: Request, resource_policy: Policy | None = None) -> Verdict:
+        v = evaluate_request([*self.policies, *([resource_policy] if resource_policy else [])], request)
+        return self.bounded(v, request)
+
+    def bounded(self, v: Verdict, request: Request) -> Verdict:
+        if v.decision is not Decision.ALLOWED or self.boundary is None:
+            return v
+        b = evaluate_request([self.boundary], request)
+        if b.decision is Decision.ALLOWED:
+            return v
+        if b.decision is Decision.UNKNOWN:
+            return b
+        return Verdict(Decision.NOT_ALLOWED, tuple(f"permissions boundary {s}" for s in b.statements))
 
 
 def _role(inv: Inventory, role_arn: str) -> Role:
     docs = [(p.name.rsplit("/", 1)[-1], p.document) for p in inv.iam.role_policies(role_arn)]
     boundary = inv.iam.permissions_boundary(role_arn)
-    return Role(role_arn, identity_policy(docs),
-                None if boundary is None else identity_policy([(boundary.name.rsplit("/", 1)[-1], boundary.document)]))
-
-
-def _directly_granted(policy: Policy, d: Decided, role_arn: str) -> bool:
-    """The deciding Allow names the role itself, not the account (which only delegates to IAM policies)."""
-    by_label = {st.label: st for st in policy.statements}
-    for label in d.statements:
-        st = by_label.get(label)
-        if st is not None and st.principal is not None and not st.principal.negated and any(
-                e.kind == "AWS" and not e.account and e.value == role_arn for e in st.principal.entries):
-            return True
-    return False
+    return Role(role_arn, tuple(_parsed(inv, doc, "identity", name) for name, doc in docs),
+                None if boundary is None else _parsed(inv, boundary.document, "identity",
+                                                      boundary.name.rsplit("/", 1)[-1]))
 
 
 _TF_CONSUMER = '''data "aws_iam_policy_document" "consumer" {
@@ -477,37 +453,29 @@ def consumer_cannot_read(inv: Inventory, rec: Recorder) -> None:
                 rec.not_evaluated(fres, "its configuration names no execution role", key=key)
                 continue
             role = _role(inv, fn.role)
+            qp = _parsed(inv, queue.policy, "resource", "queue policy") if queue.policy else None
             missing, unknown = [], []
             for action in CONSUMER_ACTIONS:
-                d = role.may(action, queue.arn)
-                if d.decision is Decision.UNKNOWN:
-                    unknown.append(_undeterminable(d, f"the role may {action}"))
-                elif not d.allowed:
+                v = role.may(role_request(fn.role, action, queue.arn), qp)
+                if v.decision is Decision.UNKNOWN:
+                    unknown.append(_undeterminable(v, f"the role may {action}"))
+                elif v.decision is Decision.DENIED:
+                    missing.append(f"{action} (denied by {', '.join(v.statements)})")
+                elif v.decision is not Decision.ALLOWED:
                     missing.append(action)
-            if queue.policy:
-                qp = _parsed(inv, queue.policy, "resource")
-                for action in CONSUMER_ACTIONS:
-                    d = decide(qp, Request(action, queue.arn, Principal("AWS", fn.role), keys=dict(_ALWAYS)))
-                    if d.decision is Decision.DENIED:
-                        missing.append(f"{action} (denied by the queue policy: {', '.join(d.statements)})")
             if queue.kms_key:
                 kms_key = _key(item.region, queue)
                 if not kms_key.aws_managed:
-                    kp = _parsed(inv, item.region.kms.key_policy(kms_key), "resource")
-                    via = {"kms:ViaService": f"sqs.{queue.region}.amazonaws.com",
-                           "kms:EncryptionContext:aws:sqs:arn": queue.arn}
-                    req = Request("kms:Decrypt", kms_key.arn, Principal("AWS", fn.role), keys={**_ALWAYS, **via})
-                    kd = decide(kp, req)
-                    if kd.decision is Decision.UNKNOWN:
-                        unknown.append(_undeterminable(kd, "the key policy lets the role kms:Decrypt"))
-                    elif not kd.allowed:
-                        missing.append(f"kms:Decrypt on key {kms_key.id} ({_why(kd, 'the role')} in the key policy)")
-                    elif not _directly_granted(kp, kd, fn.role):
-                        d = role.may("kms:Decrypt", kms_key.arn, via)
-                        if d.decision is Decision.UNKNOWN:
-                            unknown.append(_undeterminable(d, "the role may kms:Decrypt"))
-                        elif not d.allowed:
-                            missing.append(f"kms:Decrypt on key {kms_key.id}")
+                    kp = _parsed(inv, item.region.kms.key_policy(kms_key), "resource", "key policy")
+                    req = role_request(fn.role, "kms:Decrypt", kms_key.arn, keys=_via_sqs(queue))
+                    v = role.bounded(evaluate_key_request(kp, role.policies, req), req)
+                    if v.decision is Decision.UNKNOWN:
+                        unknown.append(_undeterminable(v, "the role may kms:Decrypt"))
+                    elif v.decision is not Decision.ALLOWED:
+                        missing.append(f"kms:Decrypt on key {kms_key.id} (neither the key policy nor, through "
+                                       "it, the role's own policies grant it)" if v.decision is not
+                                       Decision.DENIED else f"kms:Decrypt on key {kms_key.id} (denied by "
+                                       f"{', '.join(v.statements)})")
             ev = {"function": m.function_arn, "role": fn.role, "queue": queue.arn, "kms_key": queue.kms_key,
                   "missing": missing, "permissions_boundary": role.boundary is not None}
             limit = " (its permissions boundary was evaluated too)" if role.boundary is not None else ""
@@ -570,4 +538,3 @@ def mapping_reports_problem(inv: Inventory, rec: Recorder) -> None:
             # A mapping a user disabled is left alone, as every other check does.
 
 
-__all__ = ["Decided", "decide"]

@@ -39,6 +39,11 @@ def summary_line(report: Report) -> str:
     text += f" · {len(report.passes)} passed · {len(report.not_evaluated)} not evaluated"
     if report.suppressed:
         text += f" · {len(report.suppressed)} suppressed"
+    cmp = report.comparison
+    if cmp is not None:
+        text += f" · baseline: {cmp.new} new, {cmp.unchanged} unchanged, {len(cmp.fixed)} fixed"
+        if cmp.carried_over:
+            text += f", {cmp.carried_over} carried over"
     return text
 
 
@@ -57,13 +62,15 @@ def layout(report: Report, *, width: int = PIPE_WIDTH, show_not_evaluated: bool 
     doc.text(title, width, style="bold")
 
     failures = report.failures
-    if not failures:
+    if not failures and not report.carried_over:
         if report.complete:
             doc.line(("No findings.", "green"))
         else:
             doc.line(("No findings among the resources that could be evaluated.", "yellow"))
+    if report.comparison is not None:
+        doc.extend(_baseline_groups(report, width))
     columns = _table_columns(failures, width)
-    for sev in sorted(Severity, reverse=True):
+    for sev in sorted(Severity, reverse=True) if report.comparison is None else ():
         group = [f for f in failures if f.severity is sev]
         if group:
             doc.blank().line((f"{str(sev).upper()} ({len(group)})", _STYLE[sev]))
@@ -97,28 +104,53 @@ def join_parts(parts: list[str], width: int, sep: str = " · ") -> list[str]:
     return lines
 
 
+def _baseline_groups(report: Report, width: int) -> Doc:
+    """With ``--baseline``: new, unchanged, carried over (not re-evaluated) and fixed, each by severity."""
+    cmp = report.comparison
+    groups = [
+        ("NEW SINCE BASELINE", "bold red", report.by_baseline("new"), False),
+        ("UNCHANGED", "bold", report.by_baseline("unchanged"), False),
+        ("CARRIED OVER — not re-evaluated in this run, still open", "magenta", report.carried_over, True),
+        ("FIXED SINCE BASELINE", "green", report.fixed, False),
+    ]
+    every = [f for _, _, group, _ in groups for f in group]
+    columns = _table_columns(every, width, severity=True)
+    doc = Doc()
+    for title, style, group, carried in groups:
+        if not group:
+            continue
+        doc.blank().line((f"{title} ({len(group)})", style))
+        text = (lambda f: f.message + (f" ({f.reason})" if f.reason else "")) if carried else None
+        doc.extend(_table(group, columns, text=text, severity=True) if columns
+                   else _blocks(group, width, text=text, severity=True))
+    if cmp is not None and cmp.out_of_scope:
+        doc.blank().text(f"{cmp.out_of_scope} baseline finding(s) were outside this run's scope.", width, style="dim")
+    return doc
+
+
 # -- failures ---------------------------------------------------------------------------------------------------------
-def _check_label(f: Finding) -> str:
-    return f"{f.rule} {f.check_id}"
+def _check_label(f: Finding, severity: bool = False) -> str:
+    return (f"{f.severity} " if severity else "") + f"{f.rule} {f.check_id}"
 
 
 def _where(f: Finding) -> str:
     return "/".join(p for p in (f.resource.account, f.resource.region) if p)
 
 
-def _table_columns(findings: list[Finding], width: int) -> tuple[int, int, int] | None:
+def _table_columns(findings: list[Finding], width: int, *, severity: bool = False) -> tuple[int, int, int] | None:
     """Widths of Check, Resource and Finding when every check and resource fits on one line beside a message
     column of at least MIN_MESSAGE; else None (one block per finding)."""
     if not findings:
         return None
-    check_w = max(len("Check"), *(len(_check_label(f)) for f in findings))
+    check_w = max(len("Check"), *(len(_check_label(f, severity)) for f in findings))
     res_w = max(len("Resource"), *(max(len(f.resource.display), len(_where(f))) for f in findings))
     msg_w = width - check_w - res_w - 2 * len(GAP)
     return (check_w, res_w, msg_w) if msg_w >= MIN_MESSAGE else None
 
 
-def _table(findings: list[Finding], columns: tuple[int, int, int]) -> Doc:
-    """Check | Resource | Finding: the first two never wrap, the message takes the rest of the line."""
+def _table(findings: list[Finding], columns: tuple[int, int, int], *, text=None, severity: bool = False) -> Doc:
+    """Check | Resource | Finding: the first two never wrap, the message takes the rest of the line. ``severity``
+    puts each finding's severity before its check (groups that mix severities)."""
     check_w, res_w, msg_w = columns
     doc = Doc()
     doc.line(("Check".ljust(check_w) + GAP + "Resource".ljust(res_w) + GAP + "Finding", "bold"))
@@ -126,9 +158,9 @@ def _table(findings: list[Finding], columns: tuple[int, int, int]) -> Doc:
     for n, f in enumerate(findings):
         if n:
             doc.line()
-        left = [_check_label(f)] + ([f"(confidence {f.confidence})"] if f.confidence.value != "high" else [])
+        left = [_check_label(f, severity)] + ([f"(confidence {f.confidence})"] if f.confidence.value != "high" else [])
         mid = [f.resource.display] + ([_where(f)] if _where(f) else [])
-        right = wrap(f.message, msg_w)
+        right = wrap(text(f) if text else f.message, msg_w)
         for i in range(max(len(left), len(mid), len(right))):
             a = left[i] if i < len(left) else ""
             b = mid[i] if i < len(mid) else ""
@@ -137,16 +169,18 @@ def _table(findings: list[Finding], columns: tuple[int, int, int]) -> Doc:
     return doc
 
 
-def _blocks(findings: list[Finding], width: int, *, text=None) -> Doc:
-    """One block per finding: the check on its own line, then the resource, then the message, indented."""
+def _blocks(findings: list[Finding], width: int, *, text=None, severity: bool = False) -> Doc:
+    """One block per finding: the check on its own line (after its severity with ``severity``), then the
+    resource, then the message, indented."""
     doc = Doc()
     for f in findings:
         confidence = f"(confidence {f.confidence})" if f.confidence.value != "high" else ""
-        head = f"{f.rule} {f.check_id}"
+        head = _check_label(f, severity)
+        sev = [(str(f.severity), _STYLE[f.severity]), " "] if severity else []
         if confidence and len(head) + 2 + len(confidence) <= width:
-            doc.blank().line((f.rule, "bold"), " ", (f.check_id, "bold"), (f"  {confidence}", "dim"))
+            doc.blank().line(*sev, (f.rule, "bold"), " ", (f.check_id, "bold"), (f"  {confidence}", "dim"))
         else:
-            doc.blank().line((f.rule, "bold"), " ", (f.check_id, "bold"))
+            doc.blank().line(*sev, (f.rule, "bold"), " ", (f.check_id, "bold"))
             if confidence:
                 doc.line((INDENT + confidence, "dim"))
         where = _where(f)

@@ -7,8 +7,9 @@ the seeded demo account must show:
 * the operation was really attempted (the seed exercises it; otherwise the case proves nothing);
 * the check reports something as not evaluated, naming the operation's IAM action (or Datadog permission);
 * nothing the check reported in a clean scan turns into a PASS it did not have, and every clean-scan
-  result is either unchanged or not evaluated (on the resource itself or on the listing that holds it):
-  a high finding never vanishes quietly, a failed read never reads as a pass;
+  result is either unchanged or not evaluated (on the resource itself or on the listing that holds it, as
+  ``auditor.baseline.covers`` decides — the same rule that carries an alert over a night that could not
+  re-evaluate it): a high finding never vanishes quietly, a failed read never reads as a pass;
 * the scan says it is incomplete: exit code 3 when nothing else fails.
 
 A new check gets this test by declaring its reads. AWS failures are returned by a botocore ``before-call``
@@ -23,6 +24,7 @@ from collections.abc import Callable
 
 import pytest
 
+from auditor.baseline import covers
 from auditor.cli import EXIT_INCOMPLETE, exit_code
 from auditor.inventory.loads import Operation
 from auditor.model import Finding, Status
@@ -101,24 +103,6 @@ def _ident(f: Finding) -> tuple:
     return (f.resource.provider, f.resource.account, f.resource.type, f.resource.id, f.key)
 
 
-#: Resource types that stand for a whole listing (``RegionInventory.scope``, the bucket list, Datadog).
-_SCOPES = {"region", "s3-buckets", "monitors", "ecs-cluster"}
-
-
-def _covered(f: Finding, not_evaluated: list[Finding]) -> bool:
-    """``f``'s resource is not evaluated, or what ``f`` was derived from: a listing that holds it (a region- or
-    account-level scope; any of them for a global resource such as an IAM role), or the resource its ``key``
-    names (a DLQ's finding is keyed by the source queue whose redrive policy names it)."""
-    r = f.resource
-    for ne in not_evaluated:
-        n = ne.resource
-        if (n.type, n.id, n.account) == (r.type, r.id, r.account) or (n.arn and n.arn == f.key):
-            return True
-        if n.type in _SCOPES and (n.region in ("", "global", r.region) or r.region in ("", "global")):
-            return True
-    return False
-
-
 @pytest.mark.parametrize(("chk", "op", "mode"), CASES,
                          ids=[f"{c.meta.rule}-{op.key}-{mode}" for c, op, mode in CASES])
 def test_a_failed_read_is_never_a_pass(chk, op, mode, demo_env, demo_datadog):
@@ -146,7 +130,7 @@ def test_a_failed_read_is_never_a_pass(chk, op, mode, demo_env, demo_datadog):
         got = now.get(ident)
         if got is not None and got.status is f.status and got.severity is f.severity:
             continue  # this verdict does not depend on the operation
-        assert (got is not None and got.status is Status.NOT_EVALUATED) or _covered(f, not_evaluated), (
+        assert (got is not None and got.status is Status.NOT_EVALUATED) or any(covers(ne, f) for ne in not_evaluated), (
             f"{chk.meta.rule}: {f.status} on {f.resource.id} ({f.message[:100]}) became "
             f"{'nothing' if got is None else got.status} when {op.key} failed ({mode}), with no not-evaluated "
             "entry covering it")

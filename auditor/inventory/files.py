@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +35,28 @@ def classify(doc: Any) -> str:
     return "unknown"
 
 
+def repository_root(start: Path | None = None) -> Path:
+    """The working tree ``start`` (default: the current directory) is in: the nearest directory holding
+    ``.git`` (a directory, or a file in a worktree or submodule), else ``start`` itself."""
+    here = Path(os.path.abspath(start or Path.cwd()))
+    for d in (here, *here.parents):
+        if (d / ".git").exists():
+            return d
+    return here
+
+
+def display_path(path: Path, root: Path) -> str:
+    """The name a file goes by in every report: its path relative to ``root`` with ``/`` separators
+    (``./x.json``, ``x.json`` and ``$PWD/x.json`` are one name, so one SARIF alert), or its normalised
+    absolute path when it lies outside ``root``."""
+    absolute = Path(os.path.realpath(path))
+    base = Path(os.path.realpath(root))
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
 def _shape(doc: dict) -> str:
     """How the document's shape was read, for the note that says which type was chosen."""
     if isinstance(doc.get("taskDefinition"), dict):
@@ -49,19 +72,19 @@ class NotRecognised(ConfigurationError):
     """A document that is neither a task definition nor a policy (skipped inside a directory)."""
 
 
-def _read(path: Path, stdin: IO[str] | None) -> tuple[str, str]:
-    """(name to show, text) of one file, or of standard input for ``-``."""
+def _read(path: Path, stdin: IO[str] | None) -> str:
+    """The text of one file, or of standard input for ``-``."""
     if str(path) == STDIN:
         if stdin is None:
             raise ConfigurationError("-: standard input is not available")
         text = stdin.read(MAX_FILE_BYTES + 1)
         if len(text) > MAX_FILE_BYTES:
             raise ConfigurationError(f"<stdin>: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-        return "<stdin>", text
+        return text
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ConfigurationError(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-        return str(path), path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigurationError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -105,15 +128,25 @@ def _expand(paths: list[Path]) -> list[tuple[Path, bool]]:
     return out
 
 
-def load(paths: list[Path], stdin: IO[str] | None = None) -> FileInputs:
+def load(paths: list[Path], root: Path | None = None, stdin: IO[str] | None = None) -> FileInputs:
     """Read each document once. An unreadable or unparsable file is a usage error, and so is one of neither
     shape named on the command line; in a directory, JSON of neither shape (package.json…) is skipped with a
-    note. Malformed policies (JSON of a policy's shape that AWS would reject) are left to the checks."""
+    note. Malformed policies (JSON of a policy's shape that AWS would reject) are left to the checks.
+
+    Each document is named by :func:`display_path` relative to ``root`` (default: :func:`repository_root`);
+    standard input is ``<stdin>``.
+    """
     out = FileInputs()
+    root = root if root is not None else repository_root()
+    seen: set[str] = set()
     for path, in_dir in _expand(paths):
-        name, text = _read(path, stdin)
-        try:
-            kind, doc = parse(name, text)
+        name = "<stdin>" if str(path) == STDIN else display_path(path, root)
+        if name in seen:  # ./x.json and x.json, or a file also inside a directory given: judged once
+            continue
+        seen.add(name)
+        text = _read(path, stdin)
+        try:  # errors name the file as it was given (or found in a directory given)
+            kind, doc = parse("<stdin>" if str(path) == STDIN else str(path), text)
         except NotRecognised as exc:
             if not in_dir:
                 raise
