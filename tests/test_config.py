@@ -79,7 +79,9 @@ def test_a_waiver_by_rule_code_waives_only_the_check_that_has_the_code_now(tmp_p
 # -- strict validation (issue 14): the file, the key and what is accepted, with the closest spelling ----------------
 @pytest.mark.parametrize(("text", "expected"), [
     ('fail-on = "critical"', "c.toml: unknown key 'fail-on' (did you mean 'fail_on'?); accepted keys: fail_on, "
-                             "exclude_checks, suppress"),
+                             "exclude_checks, datadog, suppress"),
+    ('datadog = "requried"', "c.toml: datadog = \"requried\" is not accepted (did you mean 'required'?); accepted "
+                             "values: auto, required, off"),
     ('fail_on = "critcal"', "c.toml: fail_on = \"critcal\" is not accepted (did you mean 'critical'?); accepted "
                             "values: info, low, medium, high, critical, never"),
     ('[[suppress]]\ncheck = "VT-1"\nresource = "x"\nreason = "r"\nexpire = 2027-01-01',
