@@ -253,7 +253,7 @@ def not_evaluated_detail(found: list[Cause], width: int) -> Doc:
         groups = [(f"needs {a}", [f for f in cause.findings if f.iam_action == a]) for a in cause.actions] \
             or [(cause.text, cause.findings)]
         for heading, group in groups:
-            doc.blank().text(f"{heading} ({len(group)})", width, style="bold", indent=INDENT * 2, first=INDENT)
+            doc.blank().text(f"{heading} ({len(group)})", width, style="bold", indent=INDENT)
             for f in group:
                 parts = [f"{f.rule} {f.check_id}", f.resource.display] + ([f"[{_where(f)}]"] if _where(f) else [])
                 lines = join_parts(parts, width - len(INDENT) * 3, sep="  ")
