@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Resource
 from .aws import AwsAccount
-from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, capture
+from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, active_deadline, capture
 
 if TYPE_CHECKING:  # pragma: no cover
     from .awslambda import LambdaInventory
@@ -162,9 +162,10 @@ class Inventory:
                     jobs.append(getattr(getattr(region, attr), method))
         futures = [self.pools.listing.submit(capture, job) for job in jobs]
         for fut in futures:
-            # Failures are cached by the memo; each check meets them in its own handling.
+            # Failures are cached by the memo; each check meets them in its own handling. Past the scan
+            # deadline, loads still running are left behind: the checks find them "not evaluated".
             with contextlib.suppress(Exception):
-                fut.result()
+                active_deadline().result(fut)
 
     def close(self) -> None:
         self.pools.shutdown()
