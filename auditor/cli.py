@@ -354,7 +354,7 @@ def scan(
 
     inventory = None
     try:
-        with err.status("connecting to AWS…") as status, scan_deadline(seconds) as deadline:
+        with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:
             aws = AwsAccount(profile, workers=workers)
             regions = list(dict.fromkeys(r.strip() for r in region or []))
             if not regions:

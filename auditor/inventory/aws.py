@@ -134,10 +134,13 @@ class AwsAccount:
                    caught_exception: BaseException | None = None, **_: Any) -> bool | None:
         """``needs-retry`` fires once per attempt sent, whatever its outcome: count it, and veto a retry that
         the budget does not allow (returning False wins over botocore's own handler; None lets it decide)."""
-        if isinstance(caught_exception, NotAvailable):
-            return False  # stopped by _stop_at_deadline before anything was sent
-        if operation is not None:
-            self.stats.record_attempt(f"{operation.service_model.service_name}:{operation.name}", attempts)
+        key = f"{operation.service_model.service_name}:{operation.name}" if operation is not None else ""
+        if isinstance(caught_exception, NotAvailable):  # stopped by _stop_at_deadline: nothing was sent
+            if key and attempts == 1:
+                self.stats.record(key, -1)  # counted by before-call, never made
+            return False
+        if key:
+            self.stats.record_attempt(key, attempts)
         if not _failed_retryably(response, caught_exception):
             return None
         if active_deadline().expired:

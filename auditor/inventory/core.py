@@ -135,14 +135,12 @@ class Deadline:
     Requests already in flight are abandoned to their own (short) timeouts on the worker threads.
     """
 
-    def __init__(self, seconds: float | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, seconds: float | None = None, *, label: str = "",
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
+        self.label = label or (format_duration(seconds) if seconds is not None else "none")
         self._clock = clock
         self._at = None if seconds is None else clock() + seconds
-
-    @property
-    def label(self) -> str:
-        return format_duration(self.seconds) if self.seconds is not None else "none"
 
     def remaining(self) -> float | None:
         """Seconds left (never negative), or None when there is no deadline."""
@@ -179,14 +177,17 @@ def active_deadline() -> Deadline:
 
 
 @contextlib.contextmanager
-def scan_deadline(seconds: float | None) -> Iterator[Deadline]:
+def scan_deadline(seconds: float | None, label: str = "") -> Iterator[Deadline]:
     """Bound every wait of the scan run inside this block to ``seconds`` from now (None: no bound).
+
+    ``label`` is how messages name the deadline (the user's own ``--timeout`` text); by default
+    :func:`format_duration`.
 
     One process runs one scan at a time, and the worker threads must see the same deadline as the thread
     that started them, so it is process-wide rather than passed through every inventory object.
     """
     global _deadline
-    previous, _deadline = _deadline, Deadline(seconds)
+    previous, _deadline = _deadline, Deadline(seconds, label=label)
     try:
         yield _deadline
     finally:
@@ -194,7 +195,7 @@ def scan_deadline(seconds: float | None) -> Iterator[Deadline]:
 
 
 def format_duration(seconds: float) -> str:
-    """``90`` → ``"90s"``, ``900`` → ``"15m"``, ``5400`` → ``"1h30m"``."""
+    """``45`` → ``"45s"``, ``900`` → ``"15m"``, ``5400`` → ``"1h30m"``."""
     if seconds < 60 or seconds != int(seconds):
         return f"{seconds:g}s"
     hours, rest = divmod(int(seconds), 3600)
@@ -245,9 +246,9 @@ class CallStats:
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
 
-    def record(self, key: str) -> None:
+    def record(self, key: str, n: int = 1) -> None:
         with self._lock:
-            self.calls[key] += 1
+            self.calls[key] += n
 
     def record_retry(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -267,7 +268,7 @@ class CallStats:
         with self._lock:
             return {
                 "total_calls": sum(self.calls.values()),
-                "calls": dict(sorted(self.calls.items())),
+                "calls": dict(sorted((k, n) for k, n in self.calls.items() if n)),
                 "retries": dict(sorted(self.retries.items())),
             }
 
