@@ -27,7 +27,8 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                timeout: float = 300) -> CliResult:
     """Run the installed console entry point exactly as a user does (``python -m auditor``)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DD_"))}
     full_env.update(env or {})
@@ -37,7 +38,7 @@ def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
         text=True,
         env=full_env,
         cwd=cwd,
-        timeout=300,
+        timeout=timeout,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
