@@ -53,6 +53,16 @@ err = Console(stderr=True, highlight=False)
 log = logging.getLogger("auditor")
 
 
+class _Stdout(Console):
+    """The console of commands that print to stdout: a reader that went away (``| head``) ends the command
+    with exit 141, as for ``sys.stdout.write`` (rich's own default is exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _silence_stdout()
+        raise typer.Exit(EXIT_STDOUT_CLOSED)
+
+
 class FailOn(enum.StrEnum):
     info = "info"
     low = "low"
@@ -450,7 +460,7 @@ def list_checks(
 
         sys.stdout.write(json.dumps([check_dict(c.meta) for c in checks], indent=2) + "\n")
         return
-    console = Console(highlight=False)
+    console = _Stdout(highlight=False)
     table = Table(title=f"{len(checks)} checks", title_justify="left")
     table.add_column("Rule")
     table.add_column("Id", no_wrap=True)
@@ -468,7 +478,7 @@ def list_checks(
 def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code, e.g. VT-1.")]) -> None:
     """Explain a check: what it looks for, why it matters, how to fix it."""
     checks = _select([check_id], [], True, [])
-    console = Console(highlight=False)
+    console = _Stdout(highlight=False)
     for c in checks:
         m = c.meta
         console.rule(f"[bold]{m.rule} {escape(m.id)}")

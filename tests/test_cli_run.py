@@ -93,10 +93,11 @@ def test_an_output_that_fails_is_named_and_the_others_are_written(seeded_aws, tm
     assert "Traceback" not in r.stderr
 
 
-def test_a_closed_stdout_ends_quietly(seeded_aws):
+@pytest.mark.parametrize("args", [(*VT1, "-f", "json"), (*VT1, "-f", "table"), ("checks",), ("explain", "VT-1")])
+def test_a_closed_stdout_ends_quietly(seeded_aws, args):
     """`auditor scan … | head -0`: exit 141 like any filter whose reader went away, no traceback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DD_"))} | seeded_aws.env()
-    proc = subprocess.Popen([sys.executable, "-m", "auditor", *VT1, "-f", "json"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     proc.stdout.close()
     err = proc.stderr.read()
