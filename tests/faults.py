@@ -68,8 +68,9 @@ class Fault:
 
     ``probability`` is decided per request by a hash of (proxy seed, rule, the request itself, its attempt
     number), not by a shared random stream: the same request on the same attempt always meets the same
-    fate, so a run is reproducible whatever order the scanner's threads send in. ``count`` caps how many
-    times the rule fires (``None``: no cap). The first rule that matches and fires wins.
+    fate, whatever order the scanner's threads send in (across runs too, for requests that do not carry the
+    server's port — SQS queue URLs do). ``count`` caps how many times the rule fires (``None``: no cap).
+    The first rule that matches and fires wins.
     """
 
     service: str
