@@ -5,7 +5,13 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import re
+import signal
+import stat
 import sys
+import tempfile
+import threading
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +25,7 @@ from . import baseline as baseline_mod
 from . import config as config_mod
 from .check import Check
 from .inventory import Inventory
-from .inventory.core import ConfigurationError
+from .inventory.core import ConfigurationError, scan_deadline
 from .model import Severity
 from .redact import RedactingFilter, RedactingFormatter, scrub, scrub_known
 from .report import Report
@@ -30,6 +36,12 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 EXIT_INTERNAL = 4
+EXIT_OUTPUT = 5  # the scan completed, but a requested output could not be written
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as a shell reports it
+EXIT_STDOUT_CLOSED = 141  # the reader of stdout went away (128 + SIGPIPE), as for any Unix filter
+
+#: How long a scan may take by default: long enough for a large account, short enough for a CI job.
+DEFAULT_TIMEOUT = "15m"
 
 app = typer.Typer(
     name="auditor",
@@ -58,6 +70,16 @@ class DatadogMode(enum.StrEnum):
     off = "off"
 
 
+class _Stdout(Console):
+    """The console of commands that print to stdout: a reader that went away (``| head``) ends the command
+    with exit 141, as for ``sys.stdout.write`` (rich's own default is exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _silence_stdout()
+        raise typer.Exit(EXIT_STDOUT_CLOSED)
+
+
 class FailOn(enum.StrEnum):
     info = "info"
     low = "low"
@@ -76,8 +98,10 @@ def _setup_logging(verbose: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
+    # Libraries log warnings with tracebacks for what auditor then reports in one line (e.g. botocore's
+    # "Refreshing token failed" before an SSO error): those are for -vv only.
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -142,22 +166,79 @@ def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
     return scrub_known(text)
 
 
-def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> None:
-    """Render every requested format first, then write: a failed render leaves no file behind."""
+def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> tuple[list[str], bool]:
+    """Render every requested format first, then write each: a failed render leaves no file behind.
+
+    Returns the outputs that could not be written (one phrase each) and whether stdout was closed by its
+    reader. A failed output does not stop the others.
+    """
     rendered = [(fmt, path, _render(report, fmt, to_terminal=path is None)) for fmt, path in outputs]
+    failed: list[str] = []
+    stdout_closed = False
     for fmt, path, text in rendered:
         if path is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                stdout_closed = True
+                _silence_stdout()
             continue
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            _write_file(path, text)
         except OSError as exc:
-            raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
+            failed.append(f"the {fmt.value} report to {path} ({exc.strerror or exc})")
+            continue
         err.print(f"wrote {fmt.value} report to {escape(str(path))}", soft_wrap=True)
+    return failed, stdout_closed
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Write ``text`` where ``path`` points.
+
+    A regular file (or a new one) is replaced atomically — a temporary file in the same directory, then a
+    rename — so a reader never sees half a report; through a symlink, the target is replaced and the link
+    kept. Anything else (``/dev/null``, ``/dev/stdout``, a FIFO, ``>(jq …)``'s ``/dev/fd/N``) is opened and
+    written in place: replacing it would break it.
+    """
+    try:
+        st = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    target = Path(os.path.realpath(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:  # an error, or Ctrl-C: no temporary file stays behind
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _silence_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the final flush cannot fail again."""
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _print_stats(report: Report) -> None:
@@ -185,7 +266,9 @@ def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, 
             raise _fail(str(exc)) from None
         report.findings, _ = config_mod.apply(report.findings, cfg, checks=report.checks)  # waive carried ones too
     report.notices.extend(_stale_waivers(report, cfg))
-    _write(outputs, report)
+    failed, stdout_closed = _write(outputs, report)
+    if stdout_closed and not failed:
+        raise typer.Exit(EXIT_STDOUT_CLOSED)  # the reader went away (`| head`): nothing more to say
     _ci_notes(report, outputs)
     if stats:
         _print_stats(report)
@@ -193,6 +276,10 @@ def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, 
         from .reports.table import summary_line
 
         err.print(escape(summary_line(report)))
+    if failed:
+        written = len(outputs) - len(failed) - int(stdout_closed)
+        raise _fail(f"could not write {'; '.join(failed)} — the scan itself completed "
+                    f"({written} of {len(outputs)} outputs written)", EXIT_OUTPUT)
     raise typer.Exit(exit_code(report, fail_on, ci.fail_on_new))
 
 
@@ -243,9 +330,16 @@ def _ci_notes(report: Report, outputs: list[tuple[Format, Path | None]]) -> None
 
 
 def _outputs(fmt: Format, output: Path | None, sarif_output: Path | None, json_output: Path | None):
+    """The outputs asked for, ``-`` meaning stdout (None); refused before scanning when they cannot work."""
     outs: list[tuple[Format, Path | None]] = [(fmt, output)]
     outs += [(Format.sarif, sarif_output)] if sarif_output else []
     outs += [(Format.json, json_output)] if json_output else []
+    outs = [(f, None if p is not None and str(p) == "-" else p) for f, p in outs]
+    if sum(p is None for _, p in outs) > 1:
+        raise _fail("only one output can go to stdout (`-`); give the others a file")
+    for _, p in outs:
+        if p is not None and p.is_dir():
+            raise _fail(f"{p} is a directory; the report needs a file name")
     return outs
 
 
@@ -331,6 +425,44 @@ CategoryOpt = Annotated[
     str | None, typer.Option("--sarif-category", metavar="ID", help="SARIF analysis category (automationDetails.id); default "
                              "one per account. Give each account/region group of a workflow its own.")
 ]
+TimeoutOpt = Annotated[str, typer.Option(
+    "--timeout", metavar="DURATION",
+    help="Stop waiting for AWS and Datadog after this long, e.g. 90s, 10m, 1h (0: no limit); what was not "
+         "fetched by then is reported as not evaluated.")]
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str) -> float | None:
+    """``90s``, ``10m``, ``1h30m``, ``45`` (seconds) → seconds; ``0`` or ``none`` → None (no limit)."""
+    value = text.strip().lower()
+    if value in ("0", "none", "off"):
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    elif value and re.fullmatch(f"(?:{_DURATION.pattern})+", value):
+        seconds = sum(float(n) * _UNIT[unit] for n, unit in _DURATION.findall(value))
+    else:
+        raise ValueError(f"--timeout must be a duration such as 90s, 10m or 1h30m (0 for no limit), got {text!r}")
+    if seconds <= 0 or seconds > 7 * 24 * 3600:
+        raise ValueError(f"--timeout must be between 1ms and 7 days, got {text!r}")
+    return seconds
+
+
+def _check_environment() -> None:
+    """Every ``AUDITOR_*`` tuning variable, checked before anything runs: a typo is a usage error, not a
+    traceback or a silently different scan."""
+    from .datadog.settings import DatadogTuning
+    from .inventory.aws import AwsTuning
+    from .inventory.lambda_code import package_limit
+
+    try:
+        AwsTuning.from_env(os.environ)
+        package_limit(os.environ)
+        DatadogTuning.from_env(os.environ)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str], no_config: bool = False):
@@ -410,6 +542,7 @@ def scan(
     datadog_host: Annotated[str | None, typer.Option("--datadog-host", metavar="URL",
                                                      help="Full Datadog API URL (DD_HOST).")] = None,
     show_not_evaluated: ShowNotEvaluatedOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     color: ColorOpt = None,
@@ -417,17 +550,25 @@ def scan(
 ) -> None:
     """Scan an AWS account (and Datadog) and report the pitfalls found."""
     _VIEW["show_not_evaluated"] = show_not_evaluated
+    try:
+        seconds = parse_duration(timeout)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if any(not r.strip() for r in region or []):
+        raise _fail("--region needs a region name, e.g. --region us-east-1")
+    _check_environment()
     cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep, no_config)
     ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
+    outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
     fail = "never" if fail_on_new and fail_on is None else fail
     from .datadog import mode as datadog_mode
     from .inventory.aws import AwsAccount
 
     inventory = None
     try:
-        with err.status("connecting to AWS…") as status:
+        with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:
             aws = AwsAccount(profile, workers=workers)
-            regions = list(dict.fromkeys(region or []))
+            regions = list(dict.fromkeys(r.strip() for r in region or []))
             if not regions:
                 if not aws.default_region:
                     raise ConfigurationError("no AWS region: pass --region or set one in the profile")
@@ -457,12 +598,23 @@ def scan(
                                 on_progress=lambda msg: status.update(msg))
             if dd_notice:
                 report.notices.append(dd_notice)
+            _note_deadline(report, deadline.reason)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     finally:
         if inventory is not None:
             inventory.close()
-    _finish(report, cfg, ci.outputs(format, output, sarif_output, json_output, markdown_output), fail, stats, ci)
+    _finish(report, cfg, outputs, fail, stats, ci)
+
+
+def _note_deadline(report: Report, reason: str) -> None:
+    """When the deadline cut the scan short, say so once, in the report and on stderr."""
+    cut = sum(1 for f in report.not_evaluated if reason in (f.reason or ""))
+    if cut:
+        note = (f"{reason}: {cut} result(s) not evaluated because their data was not fetched in time "
+                "(raise --timeout to wait longer)")
+        report.warnings.append(note)
+        err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
 
 
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
@@ -665,14 +817,52 @@ def _mount_policy() -> None:
 _mount_policy()
 
 
+class Interrupted(BaseException):
+    """The first Ctrl-C. A BaseException, so that no handler on the way (click's, a check's ``except
+    Exception``) turns it into something else; it unwinds the scan without waiting for any call."""
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C is never needed, and never a traceback
+    raise Interrupted
+
+
 def main() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_interrupt)
     try:
         app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        code = EXIT_OK
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_INTERNAL)
+        if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            code = EXIT_STDOUT_CLOSED  # click met EPIPE on stdout (`auditor checks | head -0`)
+    except Interrupted:
+        err.print("interrupted: the scan was stopped; no report was written")
+        code = EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug of ours: one clear line, the traceback only with -v
         log.info("internal error", exc_info=True)
         err.print(f"[bold red]internal error:[/] {escape(scrub(f'{type(exc).__name__}: {exc}'))} "
                   "(run with --verbose for details; please report it)", soft_wrap=True)
-        sys.exit(EXIT_INTERNAL)
+        code = EXIT_INTERNAL
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code`` without waiting for abandoned work.
+
+    A call still hanging on a worker thread (the deadline passed, or Ctrl-C) would hold the interpreter's
+    exit until its timeout: when such threads remain, the streams are flushed and the process ends at once.
+    """
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        _silence_stdout()
+        if code == EXIT_OK:
+            code = EXIT_STDOUT_CLOSED
+    with suppress(OSError, ValueError):
+        sys.stderr.flush()
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if busy:
+        os._exit(code)
+    sys.exit(code)

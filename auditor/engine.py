@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 
 from .check import Check, Recorder
 from .inventory import Inventory, loads
+from .inventory.core import active_deadline
 from .model import Finding, Resource, current_rule, former_rule_notice
 from .report import Report
 
@@ -139,11 +140,14 @@ def run(
              for chk in checks}
     waiting = list(checks)
     findings: list[Finding] = []
+    deadline = active_deadline()
     while waiting:
-        ready = [c for c in waiting if all(f.done() for f in needs[c.id])]
+        # Past the scan deadline every check runs at once: the reads still pending end with the deadline's
+        # reason, so what was not fetched in time is "not evaluated", never waited for.
+        ready = [c for c in waiting if deadline.expired or all(f.done() for f in needs[c.id])]
         if not ready:
             outstanding = {f for c in waiting for f in needs[c.id] if not f.done()}
-            wait(outstanding, return_when=FIRST_COMPLETED)
+            wait(outstanding, timeout=deadline.remaining(), return_when=FIRST_COMPLETED)
             continue
         for chk in ready:
             waiting.remove(chk)
