@@ -1,0 +1,97 @@
+"""Datadog coverage without servers: which of 10,000 monitors watch each of 2,000 dead-letter queues.
+
+    .venv/bin/python -m benchmarks.bench_coverage [--monitors 10000] [--dlqs 2000] [--repeat 3]
+
+The organisation is :func:`benchmarks.account.datadog_org`'s: exact ``queuename:`` scopes (with
+``aws_account``/``region``), team wildcards with ``by {queuename}``, composites over muted members,
+thresholds, decoys on ``number_of_messages_sent``, one backlog monitor per source queue (thousands of distinct
+exact scopes), Lambda/ECS/log/APM monitors. Each repetition runs in a fresh process (no cache survives
+between them) and measures CPU seconds of: building the monitors from the API's JSON (parsing every query),
+indexing them (:class:`auditor.datadog.coverage.MonitorIndex`), and ``coverage(target)`` for every DLQ — once,
+and again as the scan does it today (once per DD check, 4 passes over one index). Target: coverage ≤ 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+TARGET_S = 1.0
+DD_CHECKS = 4  # DD-1..DD-4 each ask the index for every DLQ's coverage
+
+
+def once(monitors: int, dlqs: int) -> dict[str, float]:
+    from auditor.datadog.coverage import MonitorIndex, QueueTarget
+    from auditor.datadog.monitors import Downtime, Monitor
+    from benchmarks.account import ACCOUNT, REGION, TEAMS, datadog_org, dlq_name
+
+    names = [dlq_name(d) for d in range(dlqs)]
+    sources = [f"{TEAMS[k % len(TEAMS)]}-q-{k:05d}" for k in range(5 * dlqs)]
+    raw, raw_downtimes = datadog_org(
+        dlqs=names, sources=sources, functions=[f"fn-{i:05d}" for i in range(5 * dlqs)],
+        services=[f"svc-{k:04d}" for k in range(max(1, dlqs // 2))], total=monitors, downtimes=max(1, dlqs // 20))
+    targets = [QueueTarget(n, REGION, ACCOUNT) for n in names]
+    out: dict[str, float] = {}
+
+    c = time.process_time()
+    parsed = [Monitor.from_api(m) for m in raw]
+    downtimes = [x for x in (Downtime.from_v2(d) for d in raw_downtimes) if x is not None]
+    out["parse"] = time.process_time() - c
+
+    c = time.process_time()
+    index = MonitorIndex(parsed, downtimes)
+    out["index"] = time.process_time() - c
+
+    c = time.process_time()
+    covered = sum(1 for t in targets if index.coverage(t).covered)
+    out["coverage"] = time.process_time() - c
+
+    c = time.process_time()
+    for _ in range(DD_CHECKS - 1):
+        for t in targets:
+            index.coverage(t)
+    out["scan_coverage"] = out["coverage"] + time.process_time() - c
+    out["covered"] = covered
+    out["sqs_monitors"] = len(index.sqs_monitors)
+    out["distinct_scopes"] = len({m["query"].split("{", 1)[1].split("}", 1)[0] for m in raw
+                                  if "queuename:" in m["query"]})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_coverage", description=__doc__.splitlines()[0])
+    parser.add_argument("--monitors", type=int, default=10_000)
+    parser.add_argument("--dlqs", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.once:
+        print(json.dumps(once(args.monitors, args.dlqs)))
+        return 0
+    runs = []
+    for _ in range(args.repeat):
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_coverage", "--once", "--monitors",
+                               str(args.monitors), "--dlqs", str(args.dlqs)], capture_output=True, text=True)
+        if proc.returncode:
+            print(proc.stderr, file=sys.stderr)
+            return proc.returncode
+        runs.append(json.loads(proc.stdout))
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    print(f"Datadog coverage: {args.monitors} monitors ({med['sqs_monitors']:.0f} on SQS metrics, "
+          f"{med['distinct_scopes']:.0f} distinct queuename scopes) × {args.dlqs} DLQs ({med['covered']:.0f} covered), "
+          f"CPU seconds, median of {len(runs)} fresh processes:")
+    print(f"  build monitors from JSON (parse queries) {med['parse']:7.2f}s")
+    print(f"  index                                    {med['index']:7.2f}s")
+    print(f"  coverage, once per DLQ                   {med['coverage']:7.2f}s   target ≤ {TARGET_S:g}s: "
+          f"{'met' if med['coverage'] <= TARGET_S else 'MISSED'}  (runs: "
+          + ", ".join(f"{r['coverage']:.2f}" for r in runs) + ")")
+    print(f"  coverage as a scan does it ({DD_CHECKS} DD checks)  {med['scan_coverage']:7.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
