@@ -26,6 +26,7 @@ process under test. Results and the machine go to ``--json`` when given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -65,6 +66,87 @@ class Run:
     inner_wall: float | None = None
     code: int = 0
     not_evaluated: int = 0
+    activity: dict[str, Any] = field(default_factory=dict)
+
+
+def activity(timeline: list[tuple[str, float, float]], start: float, end: float) -> dict[str, Any]:
+    """Where a run's wall time went, from the server's side: before the first AWS request (start-up), with no
+    request in flight between the first and the last (the client computing, or waiting on something else),
+    after the last one (checks and output), and when each service's requests ran (seconds from the start)."""
+    if not timeline:
+        return {}
+    spans = sorted((t0, t1) for _, t0, t1 in timeline)
+    first, last = spans[0][0], max(t1 for _, t1 in spans)
+    busy, cur0, cur1 = 0.0, spans[0][0], spans[0][1]
+    for t0, t1 in spans[1:]:
+        if t0 > cur1:
+            busy += cur1 - cur0
+            cur0, cur1 = t0, t1
+        else:
+            cur1 = max(cur1, t1)
+    busy += cur1 - cur0
+    services: dict[str, list[float]] = {}
+    for op, t0, t1 in timeline:
+        svc = op.split(":", 1)[0] if not op.startswith("s3control") else "s3"
+        w = services.setdefault(svc, [t0, t1, 0])
+        w[0], w[1], w[2] = min(w[0], t0), max(w[1], t1), w[2] + 1
+    return {
+        "startup": first - start, "idle": (last - first) - busy, "tail": end - last, "span": last - first,
+        "mean_inflight": sum(t1 - t0 for t0, t1 in spans) / max(last - first, 1e-9),
+        "services": {k: (round(v[0] - start, 2), round(v[1] - start, 2), v[2]) for k, v in sorted(services.items())},
+    }
+
+
+def profile_summary(path: Path, top: int = 12) -> str:
+    """What a py-spy raw profile (``--gil``: samples of the thread holding the interpreter) says the CPU went
+    to: by thread (main; the listing pool, whose stacks run a load's warmer; the detail pool) and by activity."""
+    by_thread: dict[str, int] = {}
+    by_what: dict[str, int] = {}
+    funcs: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        thread = ("main" if "cli.py" in stack or "runpy.py" in frames[0] else
+                  "listing pool (loads)" if "loads.py" in stack else
+                  "detail pool" if "futures/thread.py" in stack else "other")
+        by_thread[thread] = by_thread.get(thread, 0) + n
+        check = next((f for f in frames if "/checks/" in f), None)
+        what = ("imports" if "_find_and_load" in stack else
+                f"check {check.split('(')[1].split(':')[0].rsplit('/', 1)[-1]}" if check else
+                "Datadog coverage" if "coverage.py" in stack else
+                "policy analysis" if "/policy/" in stack else
+                "report output" if "/reports/" in stack or "report.py" in stack else
+                "botocore (sign, send, parse)" if "botocore" in stack else
+                "Datadog client" if "datadog_api_client" in stack or "datadog/client.py" in stack else
+                "inventory" if "/inventory/" in stack else "other")
+        by_what[what] = by_what.get(what, 0) + n
+        seen = set()
+        for f in frames:
+            if ("/auditor/" in f or "/checks/" in f) and f not in seen:
+                seen.add(f)
+                key = f.split(" (")[0] + " (" + f.split("(")[-1].split(":")[0].rsplit("/", 2)[-1] + ")"
+                funcs[key] = funcs.get(key, 0) + n
+    if not total:
+        return "  (no samples)"
+    pct = lambda n: f"{100 * n / total:4.1f}%"  # noqa: E731
+    out = [f"  {total} samples holding the GIL; by thread: "
+           + ", ".join(f"{k} {pct(v)}" for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]))]
+    out += ["  by activity: " + ", ".join(f"{k} {pct(v)}" for k, v in sorted(by_what.items(), key=lambda kv: -kv[1])[:top])]
+    out += [f"    {pct(v)} {k}" for k, v in sorted(funcs.items(), key=lambda kv: -kv[1])[:top]]
+    return "\n".join(out)
+
+
+def describe_activity(a: dict[str, Any]) -> str:
+    if not a:
+        return ""
+    windows = ", ".join(f"{k} {v[0]:.1f}–{v[1]:.1f}s" for k, v in sorted(a["services"].items(), key=lambda kv: kv[1][0]))
+    return (f"{a['startup']:.1f}s before the first AWS request, {a['idle']:.1f}s of {a['span']:.1f}s with none in "
+            f"flight, {a['tail']:.1f}s after the last; {a['mean_inflight']:.1f} in flight on average; {windows}")
 
 
 def machine() -> dict[str, Any]:
@@ -117,7 +199,7 @@ class Bench:
                 "DD_APP_KEY": DD_APP_KEY}
 
     # -- children -------------------------------------------------------------------------------------------
-    def child(self, what: str, workers: int, aws: LocalAws, dd: DatadogServer) -> Run:
+    def child(self, what: str, workers: int, aws: LocalAws, dd: DatadogServer, profile: Path | None = None) -> Run:
         env = self.env(aws, dd)
         out = Path(tempfile.mkstemp(prefix=f"bench-{what}-", suffix=".json", dir=self.log_dir)[1])
         if what == "tool":
@@ -125,15 +207,20 @@ class Bench:
                    "--output", str(out), "--workers", str(workers)]
         else:
             cmd = [sys.executable, "-m", "benchmarks.plain_loop", "--profile", PROFILE, "--workers", str(workers)]
+        if profile is not None:  # sample the interpreter 100 times a second (py-spy; not a dependency of the project)
+            spy = Path(sys.executable).with_name("py-spy")
+            cmd = [str(spy if spy.exists() else "py-spy"), "record", "--gil", "--format", "raw", "--rate", "100",
+                   "--output", str(profile), "--", *cmd]
         bench_server.reset_stats(aws.endpoint)
         server_pid = aws._proc.pid  # type: ignore[attr-defined]
         server_cpu = _proc_cpu(server_pid)
         with open(self.log_dir / f"{what}.stderr", "w") as err:
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
             stdout = proc.stdout.read() if proc.stdout else b""
             _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - t0
+            t1 = time.monotonic()
+            wall = t1 - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.stdout:
             proc.stdout.close()
@@ -141,6 +228,8 @@ class Bench:
         seen = bench_server.stats(aws.endpoint)
         run = Run(what, workers, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, {}, seen,
                   server_cpu, code=proc.returncode)
+        with contextlib.suppress(OSError):  # a server without the timeline
+            run.activity = activity(bench_server.timeline(aws.endpoint), t0, t1)
         if what == "tool":
             if proc.returncode not in (0, 1, 3):
                 raise SystemExit(f"auditor scan exited {proc.returncode}:\n{self._tail('tool')}")
@@ -204,8 +293,14 @@ class Bench:
                         runs.append(run)
                         if args.verbose:
                             print(f"  w{workers} #{rep + 1} {what}: {run.wall:.2f}s wall, {run.cpu:.2f}s CPU, "
-                                  f"{run.rss_mb:.0f} MB, server peak {run.server.get('peak_inflight')} in flight")
+                                  f"{run.rss_mb:.0f} MB, server peak {run.server.get('peak_inflight')} in flight\n"
+                                  f"      {describe_activity(run.activity)}")
                 results.append(self.summarise(plan, minimum, workers, runs, baseline.get(workers)))
+            if args.profile:
+                path = args.profile.with_name(f"{args.profile.stem}-{scale:g}x{args.profile.suffix or '.txt'}")
+                run = self.child("tool", args.workers[0], aws, dd, profile=path)
+                print(f"\nprofile of one more scan (workers {args.workers[0]}, {run.wall:.1f}s wall under py-spy), "
+                      f"{path}:\n{profile_summary(path)}")
             bench_server.set_latency(aws.endpoint, 0)
             dd.latency = 0
         finally:
@@ -277,6 +372,7 @@ class Bench:
             "loop_peak_inflight": max(r.server.get("peak_inflight", 0) for r in loops),
             "server_cpu_tool": med(tools, "server_cpu"), "server_cpu_loop": med(loops, "server_cpu"),
             "calls": total, "minimum": sum(minimum.values()),
+            "tool_activity": tools[0].activity, "loop_activity": loops[0].activity,
         }
         if base:
             out["tool_kb_per_resource"] = (out["tool_rss_mb"] - base["tool_rss_mb"]) * 1024 / plan.resources
@@ -291,7 +387,9 @@ class Bench:
               f"  ratio tool/loop {out['ratio']:.2f} (pairs: {', '.join(f'{r:.2f}' for r in ratios)})\n"
               f"  latency bound {bound:.2f}s = max({total} calls / {workers} workers, chain of {cp} dependent calls)"
               f" × {self.args.latency:g} ms; tool/bound {out['tool_wall'] / bound:.2f}\n"
-              f"  moto server CPU per run: {out['server_cpu_tool']:.1f}s (tool), {out['server_cpu_loop']:.1f}s (loop)")
+              f"  moto server CPU per run: {out['server_cpu_tool']:.1f}s (tool), {out['server_cpu_loop']:.1f}s (loop)"
+              + (f"\n  tool, first run: {describe_activity(tools[0].activity)}" if tools[0].activity else "")
+              + (f"\n  loop, first run: {describe_activity(loops[0].activity)}" if loops[0].activity else ""))
         return out
 
 
@@ -314,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-replay", action="store_true", help="let moto answer every request (slower server)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the empty-account memory baseline")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--profile", type=Path, help="also profile one scan per scale with py-spy (raw stacks "
+                        "to PROFILE-<scale>x.txt; `pip install py-spy` first)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if not all(0 < s <= 8 for s in args.scale):
@@ -328,14 +428,17 @@ def main(argv: list[str] | None = None) -> int:
         scales = [bench.scale(s, baseline) for s in args.scale]
     info["load_after"] = os.getloadavg()
     if len(scales) > 1:
-        print("\nper-1x cost (wall and CPU divided by scale, median runs):")
+        print("\nper-1x cost (medians divided by the scale; 'above empty': minus the empty account's CPU):")
         for w in args.workers:
-            rows = [(s["scale"], next(r for r in s["results"] if r["workers"] == w)) for s in scales]
-            for sc, r in rows:
-                print(f"  workers {w:2} scale {sc:5g}: tool {r['tool_wall'] / sc:6.2f}s wall/1x "
-                      f"{r['tool_cpu'] / sc:6.2f}s CPU/1x; loop {r['loop_wall'] / sc:6.2f}s wall/1x")
+            empty_cpu = baseline.get(w, {}).get("tool_cpu", 0.0)
+            for s in scales:
+                r = next(r for r in s["results"] if r["workers"] == w)
+                sc = s["scale"]
+                print(f"  workers {w:2} scale {sc:5g}: tool {r['tool_wall'] / sc:6.2f}s wall/1x, {r['tool_cpu'] / sc:6.2f}s "
+                      f"CPU/1x ({(r['tool_cpu'] - empty_cpu) / sc:6.2f}s above empty); loop {r['loop_wall'] / sc:6.2f}s "
+                      f"wall/1x, {r['loop_cpu'] / sc:6.2f}s CPU/1x")
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "args": {k: (str(v) if isinstance(v, Path) else v)
+        args.json.write_text(json.dumps({"machine": info, "baseline": baseline, "args": {k: (str(v) if isinstance(v, Path) else v)
                                                                   for k, v in vars(args).items()},
                                          "scales": scales}, indent=2))
     return 0

@@ -22,8 +22,9 @@ A WSGI middleware in front of moto's app (installed by :class:`auditor.demo.serv
   and moto answers as for a direct request. Requests for the server's own address arrive the same way and
   are served as if sent directly.
 * **counting** — every AWS request is counted by ``service:Operation`` (what the server saw, retries
-  included), with the largest number of requests in flight at once: ``GET /_bench/stats``, reset with
-  ``POST /_bench/reset``.
+  included), with the largest number of requests in flight at once: ``GET /_bench/stats``; each request's
+  operation, start and end (``time.monotonic()``, the same clock in every process of the machine):
+  ``GET /_bench/timeline``; both reset with ``POST /_bench/reset``.
 
 Nothing here runs unless asked for: the demo and the tests use moto as it is.
 """
@@ -61,6 +62,7 @@ class BenchState:
         self.latency = latency
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+        self.timeline: list[tuple[str, float, float]] = []
         self.inflight = 0
         self.peak = 0
         self._snapshots: OrderedDict[int, list[Any]] = OrderedDict()
@@ -69,19 +71,22 @@ class BenchState:
         self.responses: dict[tuple, tuple[str, list[tuple[str, str]], bytes]] = {}
         self.replayed = 0
 
-    def enter(self, op: str) -> None:
+    def enter(self, op: str) -> float:
         with self._lock:
             self.calls[op] += 1
             self.inflight += 1
             self.peak = max(self.peak, self.inflight)
+        return time.monotonic()
 
-    def leave(self) -> None:
+    def leave(self, op: str, started: float) -> None:
         with self._lock:
             self.inflight -= 1
+            self.timeline.append((op, started, time.monotonic()))
 
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.timeline.clear()
             self.peak = self.inflight
 
     def snapshot(self) -> dict[str, Any]:
@@ -184,7 +189,7 @@ class BenchMiddleware:
             return self._control(environ, start_response)
         body = self._body(environ)
         op = operation(environ, body)
-        self.state.enter(op)
+        started = self.state.enter(op)
         try:
             if self.state.latency:
                 time.sleep(self.state.latency)
@@ -199,7 +204,7 @@ class BenchMiddleware:
             start_response(status, headers)
             return [raw]
         finally:
-            self.state.leave()
+            self.state.leave(op, started)
 
     def _answer(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -232,6 +237,11 @@ class BenchMiddleware:
                 self.state.replayed = 0
         elif path == "/_bench/reset":
             self.state.reset()
+        elif path == "/_bench/timeline":
+            with self.state._lock:
+                raw = json.dumps(self.state.timeline).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(raw)))])
+            return [raw]
         elif path != "/_bench/stats":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"unknown bench control"]
@@ -356,3 +366,8 @@ def reset_stats(endpoint: str) -> None:
 
 def stats(endpoint: str) -> dict[str, Any]:
     return _request(endpoint, "/_bench/stats")
+
+
+def timeline(endpoint: str) -> list[tuple[str, float, float]]:
+    """(operation, start, end) of every request since the last reset, ``time.monotonic()`` seconds."""
+    return [tuple(x) for x in _request(endpoint, "/_bench/timeline")]  # type: ignore[misc]
