@@ -60,11 +60,12 @@ MAX_PAGE = {
 }
 
 
-def counts(scale: float, monitors: int | None = None) -> dict[str, int]:
+def counts(scale: float, monitors: int | None = None, overrides: dict[str, int] | None = None) -> dict[str, int]:
     out = {k: max(1, round(v * scale)) for k, v in BASE.items()}
-    out["mapped_functions"] = min(out["mapped_functions"], out["functions"])
     if monitors is not None:
         out["monitors"] = monitors
+    out.update(overrides or {})
+    out["mapped_functions"] = min(out["mapped_functions"], out["functions"])
     return out
 
 
@@ -108,8 +109,9 @@ def _doc(*statements: dict) -> dict:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def plan(scale: float = 1.0, monitors: int | None = None) -> Plan:
-    n = counts(scale, monitors)
+def plan(scale: float = 1.0, monitors: int | None = None, overrides: dict[str, int] | None = None) -> Plan:
+    """The account at ``scale``; ``overrides`` set single counts (keys of :data:`BASE`)."""
+    n = counts(scale, monitors, overrides)
     p = Plan(scale, n)
     _plan_iam(p)
     _plan_network(p)
@@ -419,17 +421,18 @@ def build(p: Plan, client: Callable[[str, str], Any], *, workers: int = 16,
         log(f"  {name}: {len(out)} in {time.perf_counter() - t:.1f}s")
         return out
 
+    client = _retrying(client)
     iam, ec2, sqs, lam = client("iam", REGION), client("ec2", REGION), client("sqs", REGION), client("lambda", REGION)
     ecs, sd, s3 = client("ecs", REGION), client("servicediscovery", REGION), client("s3", REGION)
     s3_other = client("s3", OTHER_REGION)
     try:
         # IAM
-        managed = dict(zip(p.managed, step("iam policies", [
-            lambda n=n, d=d: iam.create_policy(PolicyName=n, PolicyDocument=json.dumps(d))["Policy"]["Arn"]
-            for n, d in p.managed.items()]), strict=True))
-        role_arn = dict(zip(p.roles, step("iam roles", [
-            lambda n=n, r=r: iam.create_role(RoleName=n, AssumeRolePolicyDocument=json.dumps(r["assume"]))["Role"]["Arn"]
-            for n, r in p.roles.items()]), strict=True))
+        step("iam policies", [lambda n=n, d=d: iam.create_policy(PolicyName=n, PolicyDocument=json.dumps(d))
+                              for n, d in p.managed.items()])
+        managed = {n: f"arn:aws:iam::{ACCOUNT}:policy/{n}" for n in p.managed}
+        step("iam roles", [lambda n=n, r=r: iam.create_role(RoleName=n, AssumeRolePolicyDocument=json.dumps(r["assume"]))
+                           for n, r in p.roles.items()])
+        role_arn = {n: f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in p.roles}
         step("iam role policies", [
             *[lambda n=n, pn=pn, d=d: iam.put_role_policy(RoleName=n, PolicyName=pn, PolicyDocument=json.dumps(d))
               for n, r in p.roles.items() for pn, d in r["inline"].items()],
@@ -529,6 +532,46 @@ def build(p: Plan, client: Callable[[str, str], Any], *, workers: int = 16,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return timings
+
+
+_CONFLICTS = ("AlreadyExists", "Conflict", "AlreadyOwnedByYou", "Duplicate")
+
+
+def _retrying(factory: Callable[[str, str], Any]) -> Callable[[str, str], Any]:
+    """Clients whose calls are retried when moto fails under concurrent writes (moto 5.2.5 answers some with a
+    500 page: "dictionary changed size during iteration"), which botocore does not always retry. A create
+    that answers "already exists" on a retry was done by the failed attempt: it counts as done (None)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(6):
+                try:
+                    return method(*args, **kwargs)
+                except ClientError as exc:
+                    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                    code = str(exc.response.get("Error", {}).get("Code", ""))
+                    if attempt and any(c in code for c in _CONFLICTS):
+                        return None
+                    if status < 500 or attempt == 5:
+                        raise
+                except BotoCoreError:
+                    if attempt == 5:
+                        raise
+                time.sleep(0.2 * (attempt + 1))
+            return None
+
+        return call
+
+    class Retrying:
+        def __init__(self, client: Any) -> None:
+            self._client = client
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(self._client, name)
+            return wrap(attr) if callable(attr) and name != "get_paginator" else attr
+
+    return lambda service, region: Retrying(factory(service, region))
 
 
 def _sc_config(p: Plan, s: dict, ns: dict[str, dict]) -> dict:

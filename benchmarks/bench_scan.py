@@ -99,7 +99,8 @@ def activity(timeline: list[tuple[str, float, float]], start: float, end: float)
 
 def profile_summary(path: Path, top: int = 12) -> str:
     """What a py-spy raw profile (``--gil``: samples of the thread holding the interpreter) says the CPU went
-    to: by thread (main; the listing pool, whose stacks run a load's warmer; the detail pool) and by activity."""
+    to: by thread (main; the listing pool, whose stacks run a load's warmer; the detail pool), by activity, and
+    the project's functions with the most samples (inclusive)."""
     by_thread: dict[str, int] = {}
     by_what: dict[str, int] = {}
     funcs: dict[str, int] = {}
@@ -111,33 +112,39 @@ def profile_summary(path: Path, top: int = 12) -> str:
         n = int(count)
         total += n
         frames = stack.split(";")
-        thread = ("main" if "cli.py" in stack or "runpy.py" in frames[0] else
-                  "listing pool (loads)" if "loads.py" in stack else
+        main = "runpy" in frames[0]
+        thread = ("main" if main else "listing pool (loads)" if "inventory/loads.py" in stack else
                   "detail pool" if "futures/thread.py" in stack else "other")
         by_thread[thread] = by_thread.get(thread, 0) + n
-        check = next((f for f in frames if "/checks/" in f), None)
-        what = ("imports" if "_find_and_load" in stack else
-                f"check {check.split('(')[1].split(':')[0].rsplit('/', 1)[-1]}" if check else
-                "Datadog coverage" if "coverage.py" in stack else
-                "policy analysis" if "/policy/" in stack else
-                "report output" if "/reports/" in stack or "report.py" in stack else
-                "botocore (sign, send, parse)" if "botocore" in stack else
-                "Datadog client" if "datadog_api_client" in stack or "datadog/client.py" in stack else
-                "inventory" if "/inventory/" in stack else "other")
+        check = next((f for f in frames if "(checks/" in f), None)
+        if "_find_and_load" in stack:
+            what = "imports"
+        elif check:
+            what = f"check {check.split('(checks/')[1].split('.py')[0]}"
+        elif "_finish (auditor/cli.py" in stack:
+            what = "output (render, redact)"
+        elif "botocore" in stack:
+            what = "botocore (build, sign, send, parse)"
+        elif "datadog_api_client" in stack or "datadog/client.py" in stack:
+            what = "Datadog client"
+        else:
+            what = "main, other" if main else "workers, other"
         by_what[what] = by_what.get(what, 0) + n
-        seen = set()
-        for f in frames:
-            if ("/auditor/" in f or "/checks/" in f) and f not in seen:
-                seen.add(f)
-                key = f.split(" (")[0] + " (" + f.split("(")[-1].split(":")[0].rsplit("/", 2)[-1] + ")"
+        for f in set(frames):
+            if "(auditor/" in f or "(checks/" in f:
+                key = f.rsplit(":", 1)[0] + ")"
                 funcs[key] = funcs.get(key, 0) + n
     if not total:
         return "  (no samples)"
     pct = lambda n: f"{100 * n / total:4.1f}%"  # noqa: E731
-    out = [f"  {total} samples holding the GIL; by thread: "
+    out = [f"  {total} samples holding the GIL ({total / 100:.1f}s at 100 Hz); by thread: "
            + ", ".join(f"{k} {pct(v)}" for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]))]
-    out += ["  by activity: " + ", ".join(f"{k} {pct(v)}" for k, v in sorted(by_what.items(), key=lambda kv: -kv[1])[:top])]
-    out += [f"    {pct(v)} {k}" for k, v in sorted(funcs.items(), key=lambda kv: -kv[1])[:top]]
+    out += ["  by activity: " + ", ".join(f"{k} {pct(v)}" for k, v in sorted(by_what.items(), key=lambda kv: -kv[1]))]
+    out += ["  the project's functions (inclusive):"]
+    skip = ("<module> (auditor/__main__", "main (auditor/cli", "scan (auditor/cli", "run (auditor/engine",
+            "_run_one (auditor/engine")
+    out += [f"    {pct(v)} {k}" for k, v in sorted(funcs.items(), key=lambda kv: -kv[1])
+            if not k.startswith(skip)][:top]
     return "\n".join(out)
 
 
@@ -263,8 +270,14 @@ class Bench:
             clients = lambda service, region: session.client(  # noqa: E731
                 service, region_name=region, endpoint_url=aws.endpoint, config=cfg)
             t0 = time.perf_counter()
-            steps = account.build(plan, clients, workers=args.seed_workers,
-                                  log=print if args.verbose else lambda msg: None)
+            try:
+                steps = account.build(plan, clients, workers=args.seed_workers,
+                                      log=print if args.verbose else lambda msg: None)
+            except Exception:
+                aws._log.flush()  # type: ignore[attr-defined]
+                log = Path(aws._log.name).read_text(errors="replace").splitlines()  # type: ignore[attr-defined]
+                print("the build failed; the moto server's log ends with:\n" + "\n".join(log[-25:]), file=sys.stderr)
+                raise
             seeded = time.perf_counter() - t0
             requests = bench_server.stats(aws.endpoint)["total"]
             missing = account.verify(plan, clients)

@@ -24,8 +24,9 @@ from benchmarks import account, bench_scan  # noqa: E402
 
 @pytest.fixture(scope="module")
 def bench_account(tmp_path_factory):
-    """A 52-function account (two ListFunctions pages) on a bench server, and the Datadog org beside it."""
-    plan = account.plan(0.052, monitors=40)
+    """A small account with 52 functions and mappings (two ListFunctions pages) on a bench server, and the
+    Datadog organisation beside it."""
+    plan = account.plan(0.01, overrides={"functions": 52, "mapped_functions": 52, "mappings": 52})
     args = argparse.Namespace(workers=[8], latency=0.0, repeat=1, seed_workers=16, no_replay=True, verbose=False)
     bench = bench_scan.Bench(args, tmp_path_factory.mktemp("bench"))
     aws, dd = bench.start(plan)
