@@ -67,6 +67,7 @@ class Run:
     code: int = 0
     not_evaluated: int = 0
     activity: dict[str, Any] = field(default_factory=dict)
+    findings: str = ""
 
 
 def activity(timeline: list[tuple[str, float, float]], start: float, end: float) -> dict[str, Any]:
@@ -243,6 +244,12 @@ class Bench:
             doc = json.loads(out.read_text())
             run.calls = doc["stats"]["calls"]
             run.not_evaluated = sum(1 for f in doc["findings"] if f.get("status") == "not_evaluated")
+            failing = sorted({f["rule"] for f in doc["findings"] if f.get("status") == "fail"})
+            passing = sorted({f["rule"] for f in doc["findings"] if f.get("status") == "pass"})
+            summary = doc.get("summary") or {}
+            run.findings = (f"{summary.get('failed')} findings, {summary.get('passed')} passed, "
+                            f"{summary.get('not_evaluated')} not evaluated; rules with findings: {len(failing)} "
+                            f"({', '.join(failing)}); rules that passed somewhere: {len(passing)}")
             retries = doc["stats"].get("retries") or {}
             if retries:
                 print(f"  ! the tool retried calls: {retries}")
@@ -292,6 +299,7 @@ class Bench:
             warm_tool = self.child("tool", args.workers[0], aws, dd)
             warm_loop = self.child("loop", args.workers[0], aws, dd)
             calls_ok = self.print_calls(minimum, warm_tool, warm_loop)
+            print(f"  the scan: {warm_tool.findings}")
             if warm_tool.not_evaluated:
                 print(f"  ! {warm_tool.not_evaluated} findings not evaluated: the numbers below may not be honest")
 
