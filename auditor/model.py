@@ -8,6 +8,7 @@ finding cannot carry the wrong id, a missing resource or unredacted evidence.
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -71,14 +72,29 @@ class Status(enum.Enum):
     FAIL = "fail"
     PASS = "pass"
     NOT_EVALUATED = "not-evaluated"
+    #: A failure of the previous run (``--baseline``) that this run could not re-evaluate: still open, carried
+    #: into every output so GitHub does not close its alert (see :mod:`auditor.baseline`).
+    CARRIED_OVER = "carried-over"
 
     def __str__(self) -> str:
         return self.value
 
 
+#: Resource types that stand for a whole listing, not one resource: a not-evaluated entry on one of them means
+#: "everything this listing would have held is unknown". ``region`` is ``RegionInventory.scope(what)`` (id
+#: ``<region>/<what>``), ``s3-buckets`` the account's bucket list, ``monitors`` a Datadog organisation,
+#: ``ecs-cluster`` a cluster whose services could not be listed, ``check`` a check that crashed (the engine).
+#: :func:`auditor.baseline.covers` is the one place that reads it.
+SCOPE_TYPES = frozenset({"region", "s3-buckets", "monitors", "ecs-cluster", "check"})
+
+#: Region values of resources that belong to no region (IAM, the bucket list, Datadog).
+GLOBAL_REGIONS = frozenset({"", "global", "-"})
+
+
 @dataclass(frozen=True, order=True)
 class Resource:
-    """Where a finding lives. ``provider`` is ``aws``, ``datadog`` or ``file``."""
+    """Where a finding lives. ``provider`` is ``aws``, ``datadog``, ``file`` (or ``auditor`` for a check's own
+    failure)."""
 
     provider: str
     account: str
@@ -95,6 +111,15 @@ class Resource:
     @property
     def display(self) -> str:
         return f"{self.type} {self.id}"
+
+    @property
+    def is_scope(self) -> bool:
+        """Whether this stands for a whole listing (see :data:`SCOPE_TYPES`) rather than one resource."""
+        return self.type in SCOPE_TYPES
+
+    @property
+    def is_global(self) -> bool:
+        return self.region in GLOBAL_REGIONS
 
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -219,7 +244,25 @@ class Finding:
     iam_action: str = ""  # for not-evaluated: the permission that would let it be evaluated
     suppressed: str = ""  # justification when waived by configuration
     key: str = ""  # tells apart findings of one rule on one resource (e.g. the mapped function)
+    baseline: str = ""  # with --baseline: "new" or "unchanged" (see auditor.baseline)
+
+    @property
+    def fingerprint(self) -> str:
+        """This pitfall on this resource, stable from run to run: see :func:`fingerprint`."""
+        return fingerprint(self)
 
     def sort_key(self) -> tuple:
         return (-self.severity.rank, self.check_id, self.resource.account, self.resource.region,
                 self.resource.type, self.resource.id, self.key, self.message)
+
+
+def fingerprint(f: Finding) -> str:
+    """The identity of "this check's pitfall on this resource": a hash of check id + resource + key.
+
+    One definition for SARIF (``partialFingerprints.primaryLocationLineHash``), the JSON report and
+    ``--baseline``. It leaves out the severity, the message and the evidence on purpose, so an alert keeps
+    its identity from night to night whatever changes in how it is described.
+    """
+    r = f.resource
+    ident = "\x1f".join([f.check_id, r.provider, r.account, r.region, r.type, r.id, f.key])
+    return hashlib.sha256(ident.encode()).hexdigest()[:32] + ":1"

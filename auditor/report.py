@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .model import CheckMeta, Finding, Severity, Status
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .baseline import Comparison
 
 
 @dataclass
@@ -21,6 +24,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)  # problems that make the scan incomplete
     notices: list[str] = field(default_factory=list)  # configuration remarks (expired waivers…)
     tool_version: str = __version__
+    comparison: Comparison | None = None  # with --baseline: new/unchanged/carried-over counts, what was fixed
 
     def __post_init__(self) -> None:
         self.findings = sorted(self.findings, key=Finding.sort_key)
@@ -40,6 +44,20 @@ class Report:
     @property
     def not_evaluated(self) -> list[Finding]:
         return [f for f in self.findings if f.status is Status.NOT_EVALUATED]
+
+    @property
+    def carried_over(self) -> list[Finding]:
+        """Failures of the baseline this run could not re-evaluate (``--baseline``), still open."""
+        return [f for f in self.findings if f.status is Status.CARRIED_OVER]
+
+    @property
+    def fixed(self) -> list[Finding]:
+        """Failures of the baseline that this run evaluated and found gone (``--baseline``)."""
+        return list(self.comparison.fixed) if self.comparison is not None else []
+
+    def by_baseline(self, state: str) -> list[Finding]:
+        """Tonight's unsuppressed failures marked ``state`` ("new" or "unchanged") by ``--baseline``."""
+        return [f for f in self.failures if f.baseline == state]
 
     @property
     def complete(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,16 @@ def full_analysis(inv: Inventory, subject: Subject) -> Analysis:
     assert subject.policy is not None
     key = ("policy.analysis", _digest(subject.policy.raw), subject.bucket, subject.owner)
     return inv.memo.get(key, lambda: analyze(subject.policy, bucket=subject.bucket, owner=subject.owner))
+
+
+def undetermined(rec: Recorder, subject: Subject, a: Analysis, question: str) -> bool:
+    """Record ``subject`` as not evaluated when ``a`` does not cover every request: a verdict read from part
+    of the requests could be a lock-out that is not one, or a pass for a public policy."""
+    if a.complete:
+        return False
+    rec.not_evaluated(subject.resource, f"{subject.name}: {question} cannot be determined: the policy is too "
+                      f"complex for the engine to cover every request exactly ({'; '.join(a.notes)})")
+    return True
 
 
 def _clause_text(c) -> str:
@@ -254,6 +265,8 @@ def _by_path(a: Analysis, rows) -> dict[str, list[str]]:
 def deny_lockout(inv: Inventory, rec: Recorder) -> None:
     for subject, _ in readable_subjects(inv, rec):
         a = full_analysis(inv, subject)
+        if undetermined(rec, subject, a, "whether some action is denied to everyone"):
+            continue
         locked = _lockouts(inv, subject, a)
         if not locked:
             rec.ok(subject.resource, f"{subject.name}: every action can be performed by some request")
@@ -402,7 +415,8 @@ def _needs_weak(a: Analysis, row) -> bool:
         "An Allow to Principal \"*\" (or {\"AWS\": \"*\"}) with no condition that names who or where (source IP "
         "range, VPC, endpoint, organisation, account, principal ARN) lets anonymous users and every AWS account "
         "in. With only a weak condition (Referer, User-Agent, a request header) the finding is medium: those "
-        "values are chosen by the requester."
+        "values are chosen by the requester. A policy without any Allow statement grants nothing and cannot make "
+        "a bucket public: it is not reported."
     ),
     risk="Anyone on the internet can read (or write) the objects the statement covers.",
     remediation=(
@@ -420,8 +434,14 @@ def _needs_weak(a: Analysis, row) -> bool:
     requires=(*_REQUIRES, "s3.public_access"),
 )
 def public_access(inv: Inventory, rec: Recorder) -> None:
-    for subject, _ in readable_subjects(inv, rec):
+    for subject, policy in readable_subjects(inv, rec):
+        if not any(st.effect in ("Allow", "") for st in policy.statements):  # "": unreadable, maybe an Allow
+            rec.ok(subject.resource, f"{subject.name}: the policy has no Allow statement, so it grants nothing and "
+                   "cannot make the bucket public")
+            continue
         a = full_analysis(inv, subject)
+        if undetermined(rec, subject, a, "whether anyone may access the bucket"):
+            continue
         rows = public_rows(a)
         if not rows:
             unknown = public_rows(a, Decision.UNKNOWN)
@@ -448,10 +468,13 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
         severity = Severity.HIGH if strong else Severity.MEDIUM
         ev: dict[str, Any] = {"actions": actions, "statements": stmts, "who": who}
         if not strong:
-            weak = sorted({f"{r.cells[n].label} for {a.dim(n).title}" for r in rows for n in r.cells  # type: ignore[union-attr]
-                           if a.dim(n) is not None and a.dim(n).category == "weak"})  # type: ignore[union-attr]
-            ev["only_weak_conditions"] = weak
+            needed = Counter(f"{r.cells[n].label} for {a.dim(n).title}" for r in rows  # type: ignore[union-attr]
+                             for n in r.cells if a.dim(n) is not None and a.dim(n).category == "weak"  # type: ignore[union-attr]
+                             and not r.cells[n].outsider)
+            # the values most of the public rows need first: those are what stands in the way
+            ev["only_weak_conditions"] = sorted(needed, key=lambda w: (-needed[w], w))
         note = ""
+        bpa_errors: list[NotAvailable] = []
         if subject.live_bucket is not None:
             restricted = inv.s3.restricts_public(subject.live_bucket)
             ev["restrict_public_buckets"] = restricted
@@ -460,7 +483,10 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                 note = (" S3 Block Public Access (RestrictPublicBuckets) currently limits it to AWS services and "
                         "principals of the owner account; turning that setting off would expose it.")
             elif restricted is None:
-                note = " (Block Public Access settings could not be read.)"
+                bpa_errors = inv.s3.block_public_access_errors(subject.live_bucket)
+                actions = ", ".join(e.iam_action for e in bpa_errors if e.iam_action)
+                note = (f" Whether S3 Block Public Access limits it is unknown: the settings could not be read "
+                        f"({actions}).")
         acts = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
         qual = "" if strong else " — only a requester-chosen value (" + ", ".join(ev["only_weak_conditions"][:3]) + \
             ") stands in the way"
@@ -472,6 +498,15 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
             evidence=ev,
             key="public",
         )
+        for exc in bpa_errors:  # the finding's severity depends on them: the scan is incomplete
+            rec.not_evaluated(
+                subject.resource,
+                f"its Block Public Access settings could not be read ({exc.reason}), so whether "
+                "RestrictPublicBuckets limits its public policy (severity low instead of "
+                f"{'high' if strong else 'medium'}) is unknown",
+                exc.iam_action,
+                key=f"block-public-access|{exc.iam_action}",
+            )
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.check import Recorder, check
-from auditor.datadog.client import PERMISSION
+from auditor.datadog.client import DOWNTIME_PERMISSION, PERMISSION
 from auditor.datadog.coverage import DLQ_METRICS, Coverage, Match, QueueTarget, change_problems
 from auditor.inventory import Inventory
 from auditor.inventory import resources as res
@@ -35,11 +35,13 @@ SQS_INTEGRATION_DOC = "https://docs.datadoghq.com/integrations/amazon_sqs/"
 DOWNTIME_DOC = "https://docs.datadoghq.com/monitors/downtimes/"
 COMPOSITE_DOC = "https://docs.datadoghq.com/monitors/types/composite/"
 
-_REQUIRES = ("sqs.queues", "datadog.monitors", "datadog.downtimes")
+_REQUIRES = ("sqs.queues", "datadog.monitors")
 
 #: Key of the not-evaluated entry on a queue whose attributes could not be read (a DLQ of its own may also
 #: carry findings on the same resource).
 UNREADABLE_KEY = "redrive-policy-unreadable"
+#: Key of the not-evaluated entry on a monitor whose query could not be parsed.
+UNPARSED_MONITOR_KEY = "query-unreadable"
 
 _TERRAFORM = '''resource "datadog_monitor" "dlq" {
   name    = "Messages arriving in my-dlq"
@@ -99,6 +101,14 @@ def dead_letter_queues(inv: Inventory, rec: Recorder) -> list[Dlq]:
                 )
                 continue
             rp = q.redrive_policy
+            if rp and rp.error:
+                rec.not_evaluated(
+                    res.queue(q.account, q.region, q.arn, q.name),
+                    f"{rp.error}, so a dead-letter queue it feeds may be missing from the dead-letter queues "
+                    "checked for Datadog monitors",
+                    key=UNREADABLE_KEY,
+                )
+                continue
             if rp and rp.dead_letter_target_arn:
                 sources[rp.dead_letter_target_arn].append(q.name)
         for arn in sorted(sources):
@@ -109,8 +119,9 @@ def dead_letter_queues(inv: Inventory, rec: Recorder) -> list[Dlq]:
     return out
 
 
-def coverages(inv: Inventory, rec: Recorder) -> Iterator[tuple[Dlq, Coverage]]:
-    """(DLQ, who watches it) for every DLQ, or not-evaluated entries when Datadog cannot be read."""
+def coverages(inv: Inventory, rec: Recorder, *, downtimes: bool = False) -> Iterator[tuple[Dlq, Coverage]]:
+    """(DLQ, who watches it) for every DLQ, or not-evaluated entries when Datadog cannot be read. Only mutes
+    need the active downtimes (``downtimes``)."""
     dlqs = dead_letter_queues(inv, rec)
     if not dlqs:
         return
@@ -125,11 +136,27 @@ def coverages(inv: Inventory, rec: Recorder) -> Iterator[tuple[Dlq, Coverage]]:
                           PERMISSION)
         return
     try:
-        index = dd.index()
+        index = dd.index(downtimes=downtimes)
     except NotAvailable as exc:
         for d in dlqs:
             rec.not_evaluated(d.resource, exc.reason, exc.iam_action or PERMISSION)
         return
+    for m in index.unreadable:
+        # Its query could not be parsed (malformed, or beyond auditor's size/nesting bounds), or the monitor (a
+        # composite's member the listing left out) could not be read: it is not evaluated, and the DLQ verdicts
+        # below say they may be missing it.
+        where = Resource("datadog", inv.account or "", "", "datadog-monitor", str(m.id), _url(inv, m.id))
+        if m.read_error is not None:
+            rec.not_evaluated(where, f"Datadog monitor #{m.id}, a member of a composite monitor, {m.parse_error}; "
+                              "whether it watches a dead-letter queue is unknown",
+                              getattr(m.read_error, "iam_action", "") or PERMISSION, key=UNPARSED_MONITOR_KEY)
+            continue
+        rec.not_evaluated(
+            where,
+            f"Datadog monitor #{m.id} '{m.name[:80]}' queries an SQS metric but its query cannot be read "
+            f"({m.parse_error}), so whether it watches a dead-letter queue is unknown",
+            key=UNPARSED_MONITOR_KEY,
+        )
     regions_of: dict[str, set[str]] = defaultdict(set)
     for d in dlqs:
         regions_of[d.name.lower()].add(d.region)
@@ -188,6 +215,12 @@ def _evidence(inv: Inventory, d: Dlq, cov: Coverage, matches: list[Match] | None
     }
     if cov.same_name_regions:
         ev["same_name_in_regions"] = list(cov.same_name_regions)
+    if cov.non_covering:
+        ev["monitors_that_do_not_count"] = [
+            {"id": n.monitor.id, "name": n.monitor.name, "url": _url(inv, n.monitor.id), "query": n.monitor.query,
+             "metric": n.term.metric, "why": n.why}
+            for n in cov.non_covering
+        ]
     if cov.unreadable:
         ev["unreadable_sqs_monitors"] = [
             {"id": m.id, "name": m.name, "url": _url(inv, m.id), "error": m.parse_error} for m in cov.unreadable
@@ -196,7 +229,21 @@ def _evidence(inv: Inventory, d: Dlq, cov: Coverage, matches: list[Match] | None
 
 
 def _confidence(cov: Coverage) -> Confidence | None:
+    """Medium when a match depends on tags auditor cannot see."""
     return None if cov.certain else Confidence.MEDIUM
+
+
+def _undetermined(rec: Recorder, d: Dlq, cov: Coverage, what: str) -> bool:
+    """Record ``d`` as not evaluated when a monitor that could not be read may watch it and would change the
+    verdict ``what``; True when it did."""
+    if not cov.maybe:
+        return False
+    ids = ", ".join(f"#{m.id} ({m.parse_error})" for m in cov.maybe[:3])
+    more = f" and {len(cov.maybe) - 3} more" if len(cov.maybe) > 3 else ""
+    action = next((getattr(m.read_error, "iam_action", "") for m in cov.maybe if m.read_error is not None), "")
+    rec.not_evaluated(d.resource, f"{what} depends on monitor(s) that may watch {d.name} but could not be read: "
+                      f"{ids}{more}", action or ("" if not any(m.read_error for m in cov.maybe) else PERMISSION))
+    return True
 
 
 # -- DD-1 -----------------------------------------------------------------------------------------------------
@@ -208,9 +255,11 @@ def _confidence(cov: Coverage) -> Confidence | None:
     severity=Severity.HIGH,
     description=(
         "No Datadog metric monitor selects this dead-letter queue: none queries "
-        "aws.sqs.approximate_number_of_messages_visible or aws.sqs.number_of_messages_sent with a queuename "
-        "scope (exact, wildcard or a by {queuename} multi-alert) that includes it, directly or through a "
-        "composite."
+        "aws.sqs.approximate_number_of_messages_visible with a queuename scope (exact, wildcard or a by "
+        "{queuename} multi-alert) that includes it, directly or through a composite. A monitor on "
+        "aws.sqs.number_of_messages_sent does not count: that metric counts only messages sent to the queue "
+        "directly, not those SQS moves to the DLQ after failed processing, so it never fires for them; the "
+        "finding names such monitors (and ones on messages received or deleted) and says why."
     ),
     risk="Messages that fail processing pile up in the DLQ unnoticed until they expire.",
     remediation=(
@@ -225,17 +274,24 @@ def _confidence(cov: Coverage) -> Confidence | None:
 def no_monitor(inv: Inventory, rec: Recorder) -> None:
     for d, cov in coverages(inv, rec):
         ev = _evidence(inv, d, cov)
+        if not cov.covered and _undetermined(rec, d, cov, "whether it has a monitor"):
+            continue
         if not cov.covered:
             note = ""
-            if cov.unreadable:
-                ids = ", ".join(f"#{m.id}" for m in cov.unreadable[:5])
-                note = f" ({len(cov.unreadable)} monitor(s) on SQS metrics could not be parsed: {ids})"
+            if cov.non_covering:
+                note += "".join(
+                    f" Monitor #{n.monitor.id} '{n.monitor.name}' ({_url(inv, n.monitor.id)}) watches "
+                    f"{n.term.metric} of it but does not count: {n.why}, so it never fires for the failed "
+                    "messages."
+                    for n in cov.non_covering[:3]
+                )
+                if len(cov.non_covering) > 3:
+                    note += f" ({len(cov.non_covering) - 3} more such monitor(s) in the evidence.)"
             rec.fail(
                 d.resource,
                 f"Dead-letter queue {d.label} in {d.region} has no Datadog monitor: no monitor on "
                 f"{' or '.join(sorted(DLQ_METRICS))} selects queuename:{d.name.lower()}, so failed messages "
-                f"land there unnoticed{note}.",
-                confidence=Confidence.MEDIUM if cov.unreadable else None,
+                f"land there unnoticed.{note}",
                 evidence=ev,
             )
         else:
@@ -269,8 +325,11 @@ def no_monitor(inv: Inventory, rec: Recorder) -> None:
 def threshold_only(inv: Inventory, rec: Recorder) -> None:
     for d, cov in coverages(inv, rec):
         if not cov.covered:
-            continue  # DD-1's finding
+            _undetermined(rec, d, cov, "which monitors watch it")  # else DD-1's finding
+            continue
         ev = _evidence(inv, d, cov)
+        if cov.threshold_only and _undetermined(rec, d, cov, "whether only threshold monitors watch it"):
+            continue
         if cov.threshold_only:
             names = "; ".join(_label(inv, m) for m in cov.matches)
             renotify = [m for m in cov.matches if m.member.renotify_interval]
@@ -312,6 +371,8 @@ def threshold_only(inv: Inventory, rec: Recorder) -> None:
 )
 def change_misconfigured(inv: Inventory, rec: Recorder) -> None:
     for d, cov in coverages(inv, rec):
+        if not cov.covered and _undetermined(rec, d, cov, "which change monitors watch it"):
+            continue
         seen: set[Any] = set()
         for m in cov.matches:
             if not m.query.is_change or m.member.id in seen:
@@ -343,18 +404,23 @@ def change_misconfigured(inv: Inventory, rec: Recorder) -> None:
     severity=Severity.LOW,
     description=(
         "The dead-letter queue is covered, but every monitor that watches it is muted (options.silenced) or in "
-        "an active downtime whose scope includes the queue. A muted member of an unmuted composite does not count."
+        "an active downtime whose scope includes the queue. A muted member of an unmuted composite does not count. "
+        "When the active downtimes cannot be listed (monitors_downtime permission), a queue whose monitors are "
+        "not known to be muted is not evaluated rather than passed."
     ),
     risk="Failures reach the DLQ and nobody is notified; mutes without an end are easily forgotten.",
     remediation="End the downtime or unmute the monitor, or give the downtime an end date.",
     docs=(DOWNTIME_DOC, COMPOSITE_DOC),
-    requires=_REQUIRES,
+    requires=(*_REQUIRES, "datadog.downtimes"),
 )
 def only_monitor_muted(inv: Inventory, rec: Recorder) -> None:
-    for d, cov in coverages(inv, rec):
+    for d, cov in coverages(inv, rec, downtimes=True):
         if not cov.covered:
+            _undetermined(rec, d, cov, "which monitors watch it")
             continue
         ev = _evidence(inv, d, cov)
+        if cov.all_muted and _undetermined(rec, d, cov, "whether every monitor watching it is muted"):
+            continue
         if cov.all_muted:
             parts = "; ".join(f"{_label(inv, m)} is {m.mute.describe()}" for m in cov.matches if m.mute)
             certain = cov.certain and all(m.mute.certain for m in cov.matches if m.mute)
@@ -363,6 +429,16 @@ def only_monitor_muted(inv: Inventory, rec: Recorder) -> None:
                 f"Every monitor watching dead-letter queue {d.label} is muted: {parts}.",
                 confidence=None if certain else Confidence.MEDIUM,
                 evidence=ev,
+            )
+        elif cov.downtimes_error is not None:
+            # Known mutes do not silence every monitor, but a downtime the listing did not return may.
+            exc = cov.downtimes_error
+            live = ", ".join(f"#{m.monitor.id}" for m in cov.matches if m.mute is None)
+            rec.not_evaluated(
+                d.resource,
+                f"active downtimes could not be listed ({getattr(exc, 'reason', exc)}), so whether {live} "
+                "watching it is muted is unknown",
+                getattr(exc, "iam_action", "") or DOWNTIME_PERMISSION,
             )
         else:
             live = [m for m in cov.matches if m.mute is None]

@@ -21,6 +21,7 @@ from auditor.inventory import resources as res
 from auditor.inventory.awslambda import Function
 from auditor.inventory.cloudmap import Namespace, Registry
 from auditor.inventory.core import NotAvailable, capture
+from auditor.inventory.ec2 import SecurityGroup
 from auditor.inventory.ecs import EcsService, ServiceConnect, ServiceConnectService, TaskDefinition
 from auditor.model import Confidence, Resource, Severity
 
@@ -33,14 +34,14 @@ DEPLOYMENT_API_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/
 CLOUDMAP_NS_DOC = "https://docs.aws.amazon.com/cloud-map/latest/dg/working-with-namespaces.html"
 LAMBDA_VPC_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
 
-_TOPOLOGY = ("ecs.services", "cloudmap.discovery")
+_TOPOLOGY = ("ecs.services", "cloudmap.namespaces", "cloudmap.registries")
 
 # ------------------------------------------------------------------------------------------------------------
 # Host tokens: how an environment value names a host
 # ------------------------------------------------------------------------------------------------------------
 _PIECE_SPLIT = re.compile(r"[\s,;\"'<>\[\]{}()|`]+")
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?"
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s]+")
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s]+")  # a scheme starts a run: linear search
 _HOST_PORT = re.compile(rf"(?:[^@/:]+(?::[^@/]*)?@)?({_HOST}):(\d{{1,5}})(?:[/?#].*)?")
 _BARE = re.compile(_HOST)
 _SECRET_REF = re.compile(
@@ -117,15 +118,16 @@ class Topology:
     registry_errors: dict[str, NotAvailable] = field(default_factory=dict)  # service ARN → why unknown
     endpoint_errors: dict[str, NotAvailable] = field(default_factory=dict)  # service ARN → names unknown
     unknown_endpoints: list[UnknownEndpoint] = field(default_factory=list)
+    registries_resolved: bool = False  # registries/registry_errors are filled in (see _resolve_registries)
 
     @property
     def dns_names(self) -> dict[str, EcsService]:
-        """DNS-resolvable discovery names (lower-case) → the service registered under it."""
+        """DNS-resolvable discovery names (lower-case, without a trailing dot) → the service registered under it."""
         out = {}
         for svc in self.services:
             for reg in self.registries.get(svc.arn, []):
                 if reg.resolvable_by_dns:
-                    out[reg.dns_name.lower()] = svc
+                    out[reg.dns_name.lower().rstrip(".")] = svc
         return out
 
     def dns_registries(self, svc: EcsService) -> list[Registry]:
@@ -187,16 +189,7 @@ def _build(region: RegionInventory) -> Topology:
                    and _is_namespace_arn(c.namespace)})
     resolved = region.pools.map_detail(lambda r: capture(lambda: region.cloudmap.namespace(r)), refs)
     topo.namespaces = dict(zip(refs, resolved, strict=True))
-    registry_arns = sorted({a for s in services for a in s.registry_arns})
-    regs = region.pools.map_detail(lambda a: capture(lambda: region.cloudmap.registry(a)), registry_arns)
-    by_arn = dict(zip(registry_arns, regs, strict=True))
     for svc in services:
-        for arn in svc.registry_arns:
-            got = by_arn[arn]
-            if isinstance(got, NotAvailable):
-                topo.registry_errors.setdefault(svc.arn, got)
-            else:
-                topo.registries.setdefault(svc.arn, []).append(got)
         for config in svc.service_connect:
             if not config.enabled:
                 continue
@@ -221,15 +214,38 @@ def _build(region: RegionInventory) -> Topology:
     return topo
 
 
-def _region_topology(region: RegionInventory, rec: Recorder) -> Topology | None:
-    """The topology, with listing-level gaps recorded as not evaluated."""
+def _resolve_registries(topo: Topology) -> None:
+    """Read the services' DNS service discovery registries (``GetService`` → ``GetNamespace``) into ``topo``,
+    once: only the checks that judge DNS names (SC-1..SC-3) depend on them."""
+    if topo.registries_resolved:
+        return
+    region = topo.region
+    registry_arns = sorted({a for s in topo.services for a in s.registry_arns})
+    regs = region.pools.map_detail(lambda a: capture(lambda: region.cloudmap.registry(a)), registry_arns)
+    by_arn = dict(zip(registry_arns, regs, strict=True))
+    for svc in topo.services:
+        for arn in svc.registry_arns:
+            got = by_arn[arn]
+            if isinstance(got, NotAvailable):
+                topo.registry_errors.setdefault(svc.arn, got)
+            else:
+                topo.registries.setdefault(svc.arn, []).append(got)
+    topo.registries_resolved = True
+
+
+def _region_topology(region: RegionInventory, rec: Recorder, *, registries: bool = True) -> Topology | None:
+    """The topology (with DNS registries unless ``registries`` is False), with listing-level gaps recorded as
+    not evaluated."""
     if not record_service_gaps(region, rec):
         return None
     try:
-        return topology(region)
+        topo = topology(region)
     except NotAvailable as exc:
         rec.not_evaluated(region.scope("ecs-services"), exc.reason, exc.iam_action)
         return None
+    if registries:
+        _resolve_registries(topo)
+    return topo
 
 
 def _functions(region: RegionInventory, rec: Recorder) -> list[Function] | None:
@@ -238,6 +254,23 @@ def _functions(region: RegionInventory, rec: Recorder) -> list[Function] | None:
     except NotAvailable as exc:
         rec.not_evaluated(region.scope("lambda-functions"), exc.reason, exc.iam_action)
         return None
+
+
+def _service_gaps(region: RegionInventory) -> list[tuple[Resource, NotAvailable]]:
+    """Clusters and services whose configuration could not be read (already recorded by
+    :func:`record_service_gaps`): whatever they would show is unknown."""
+    got = capture(region.ecs.gaps)
+    if isinstance(got, NotAvailable):
+        return []
+    return [(r, exc) for r, exc in got if exc.kind != "not-found"]  # deleted meanwhile: nothing left to call
+
+
+def _gaps_reason(gaps: list[tuple[Resource, NotAvailable]], what: str) -> str:
+    """"the services of cluster shop could not be read (access denied to ecs:DescribeServices), so …"."""
+    resource, exc = gaps[0]
+    where = f"the services of cluster {resource.id}" if resource.type == "ecs-cluster" else f"ECS service {resource.id}"
+    more = f" (and {len(gaps) - 1} more cluster(s)/service(s))" if len(gaps) > 1 else ""
+    return f"{where}{more} could not be read ({exc.reason}), so {what}"
 
 
 def _fn_resource(region: RegionInventory, fn: Function) -> Resource:
@@ -258,9 +291,12 @@ def _env_error(fn: Function) -> str:
     title="Lambda function calls a name only Service Connect can resolve",
     severity=Severity.HIGH,
     description=(
-        "An environment variable of a Lambda function names (as a URL host, host:port or bare name) an endpoint "
-        "of an ECS service that is reachable only through Service Connect. Service Connect names are resolved "
-        "by the Service Connect proxy inside client tasks of the same namespace; they are not in DNS."
+        "An environment variable of a Lambda function names (as a URL host, host:port or bare name) a Service "
+        "Connect endpoint name (client alias) of an ECS service that is not also a DNS name of it. Service "
+        "Connect names are resolved by the Service Connect proxy inside client tasks of the same namespace; they "
+        "are not in DNS. Judged by name: a service registered in DNS under another name is still reported when "
+        "its Service Connect alias is called. When some services of the region could not be read, a function "
+        "that names no known Service Connect endpoint is not evaluated rather than passed."
     ),
     risk=(
         "The function cannot resolve the name: every call fails with a DNS error, typically only in production "
@@ -301,25 +337,32 @@ def lambda_calls_service_connect_name(inv: Inventory, rec: Recorder) -> None:
                     f"whether its Service Connect names are also in DNS is unknown: {exc.reason}",
                     exc.iam_action,
                 )
+        # Judged by name: an endpoint name is Service-Connect-only unless that very name is in DNS, however else
+        # its service is registered (DNS under another name does not help a caller of this one).
         dns_names = topo.dns_names
         sc_only: dict[str, list[Endpoint]] = {}
         unknown: dict[str, list[tuple[EcsService, NotAvailable]]] = {}  # name → services it may be SC-only of
         for ep in topo.endpoints:
             name = ep.name.lower().rstrip(".")
-            if ep.service.arn in topo.registry_errors:
-                exc = topo.registry_errors[ep.service.arn]
+            if name in dns_names:
+                continue
+            exc = topo.registry_errors.get(ep.service.arn)
+            if exc is not None and "." in name:
+                # It may be the DNS name of the registry that could not be read; a Cloud Map DNS name is always
+                # <service>.<namespace>, so a single-label alias cannot be.
                 unknown.setdefault(name, []).append(
                     (ep.service, NotAvailable(f"whether it is also in DNS is unknown: {exc.reason}", exc.iam_action))
                 )
-            elif ep.name.lower() not in dns_names:
+            else:
                 sc_only.setdefault(name, []).append(ep)
-        if not topo.endpoints and not topo.unknown_endpoints:
+        gaps = _service_gaps(region)
+        if not topo.endpoints and not topo.unknown_endpoints and not gaps:
             continue
         functions = _functions(region, rec)
         if functions is None:
             continue
         for fn in functions:
-            _sc1_function(region, topo, fn, sc_only, unknown, rec)
+            _sc1_function(region, topo, fn, sc_only, unknown, gaps, rec)
 
 
 def _sc1_function(
@@ -328,6 +371,7 @@ def _sc1_function(
     fn: Function,
     sc_only: dict[str, list[Endpoint]],
     unknown: dict[str, list[tuple[EcsService, NotAvailable]]],
+    gaps: list[tuple[Resource, NotAvailable]],
     rec: Recorder,
 ) -> None:
     fres = _fn_resource(region, fn)
@@ -369,8 +413,14 @@ def _sc1_function(
                     why.iam_action,
                     key=f"{var}|{svc.arn}",
                 )
-    if not found and not undetermined:
-        rec.ok(fres, f"{fn.name}: no environment variable names a Service-Connect-only endpoint")
+    if found or undetermined:
+        return
+    if gaps:
+        # Some services' Service Connect names are unknown: any host it calls may be one of them.
+        rec.not_evaluated(fres, _gaps_reason(gaps, "whether it calls one of their Service Connect names is unknown"),
+                          gaps[0][1].iam_action, key="unknown-services")
+        return
+    rec.ok(fres, f"{fn.name}: no environment variable names a Service-Connect-only endpoint")
 
 
 def _sc1_fail(topo: Topology, fn: Function, fres: Resource, var: str, ep: Endpoint, rec: Recorder) -> None:
@@ -379,6 +429,9 @@ def _sc1_fail(topo: Topology, fn: Function, fres: Resource, var: str, ep: Endpoi
     hint = ""
     if dns:
         hint = f" The service is also registered in DNS as {', '.join(dns)}: use that name."
+    elif svc.arn in topo.registry_errors:
+        hint = (" Its Cloud Map registry could not be read, but a Cloud Map DNS name is always "
+                "<service>.<namespace>, so this single-label name is not one.")
     elif svc.load_balancers:
         hint = " The service is behind a load balancer: call the balancer's name instead."
     during = " (during the rollout in progress)" if ep.config.deployment_status != "PRIMARY" else ""
@@ -463,13 +516,18 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
             and not s.load_balancers
             and s.security_groups
         ]
-        if not targets:
+        gaps = _service_gaps(region)  # services whose configuration is unknown may be such targets too
+        if not targets and not gaps:
             continue
         functions = _functions(region, rec)
         if functions is None:
             continue
         vpc_functions = [f for f in functions if (f.vpc_config.get("SubnetIds") or [])]
         if not vpc_functions:
+            continue
+        if not targets:
+            for fn in vpc_functions:
+                _sc2_unknown_services(region, fn, gaps, rec)
             continue
         ec2 = region.ec2
         try:
@@ -479,10 +537,12 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
             rec.not_evaluated(region.scope("ec2-network"), exc.reason, exc.iam_action)
             continue
         ports: dict[str, dict[int, str]] = {}
+        port_errors: dict[str, NotAvailable] = {}
         for svc in targets:
             try:
                 ports[svc.arn] = _service_ports(region, svc, svc.primary_service_connect)  # type: ignore[arg-type]
             except NotAvailable as exc:
+                port_errors[svc.arn] = exc
                 rec.not_evaluated(svc.resource, exc.reason, exc.iam_action)
         for fn in vpc_functions:
             fres = _fn_resource(region, fn)
@@ -493,7 +553,23 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
                 continue
             hit = undetermined = False
             for svc in targets:
-                if svc.arn not in ports or not (ec2.vpc_of_subnets(svc.subnets) & fn_vpcs):
+                if not (ec2.vpc_of_subnets(svc.subnets) & fn_vpcs):
+                    continue
+                if svc.arn in port_errors:
+                    # Its ports are unknown: a security group that admits the function on any TCP port may be
+                    # the service port.
+                    sgs = [sg_id for sg_id in svc.security_groups
+                           if sg_id in groups and _admits_on_some_port(groups[sg_id], fn_groups)]
+                    if sgs:
+                        exc = port_errors[svc.arn]
+                        undetermined = True
+                        rec.not_evaluated(
+                            fres,
+                            f"ECS service {svc.label}'s security group {sgs[0]} admits it, but the service's port "
+                            f"is unknown because its task definition could not be read: {exc.reason}",
+                            exc.iam_action,
+                            key=f"{svc.arn}|ports",
+                        )
                     continue
                 for sg_id in svc.security_groups:
                     sg = groups.get(sg_id)
@@ -532,8 +608,32 @@ def lambda_network_reaches_sc_only(inv: Inventory, rec: Recorder) -> None:
                             },
                             key=f"{svc.arn}|{sg_id}|{port}",
                         )
-            if not hit and not undetermined:
+            if hit or undetermined:
+                continue
+            if gaps:
+                _sc2_unknown_services(region, fn, gaps, rec)
+            else:
                 rec.ok(fres, f"{fn.name}: no Service-Connect-only service admits it on its port")
+
+
+def _sc2_unknown_services(region: RegionInventory, fn: Function, gaps: list[tuple[Resource, NotAvailable]],
+                          rec: Recorder) -> None:
+    rec.not_evaluated(
+        _fn_resource(region, fn),
+        _gaps_reason(gaps, "whether one of them is Service-Connect-only and admits it is unknown"),
+        gaps[0][1].iam_action,
+        key="unknown-services",
+    )
+
+
+def _admits_on_some_port(sg: SecurityGroup, source_group_ids: set[str]) -> bool:
+    """Whether ``sg`` admits one of ``source_group_ids`` on any TCP port (ingress rules)."""
+    for perm in sg.raw.get("IpPermissions") or []:
+        if str(perm.get("IpProtocol", "")) not in ("-1", "tcp", "6"):
+            continue
+        if any(pair.get("GroupId") in source_group_ids for pair in perm.get("UserIdGroupPairs") or []):
+            return True
+    return False
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -714,11 +814,11 @@ def dns_discovery_only_ecs_callers(inv: Inventory, rec: Recorder) -> None:
         "\"clientAliases\":[{\"port\":8080,\"dnsName\":\"SERVICE\"}]}]}'"
     ),
     docs=(SC_CONCEPTS_DOC, SC_DOC, CLOUDMAP_NS_DOC),
-    requires=(*_TOPOLOGY, "ecs.task_definitions"),
+    requires=("ecs.services", "cloudmap.namespaces", "ecs.task_definitions"),
 )
 def unreachable_service_connect_role(inv: Inventory, rec: Recorder) -> None:
     for region in inv.regions:
-        topo = _region_topology(region, rec)
+        topo = _region_topology(region, rec, registries=False)  # SC-4 judges Service Connect only
         if topo is None:
             continue
         enabled = [s for s in topo.services if s.primary_service_connect is not None]

@@ -18,7 +18,11 @@ from typing import Any
 from auditor.check import Recorder, check
 from auditor.inventory import Inventory
 from auditor.inventory.core import NotAvailable
-from auditor.inventory.ecs import masked_environment, register_task_definition_secrets
+from auditor.inventory.ecs import (
+    masked_environment,
+    register_task_definition_secrets,
+    task_definition_problem,
+)
 from auditor.model import Confidence, Resource, Severity
 from auditor.redact import MASK
 
@@ -43,6 +47,9 @@ INTAKE_SITES = (
     "ddog-gov.com",
     "ddog-gov.datadoghq.com",
 )
+#: Where Fluent Bit's datadog output sends logs when ``Host`` is not set: the US1 intake.
+DEFAULT_INTAKE_SITE = "datadoghq.com"
+DEFAULT_INTAKE_HOST = f"http-intake.logs.{DEFAULT_INTAKE_SITE}"
 _INTAKE_RE = re.compile(
     r"^http-intake\.logs\.(" + "|".join(re.escape(s) for s in INTAKE_SITES) + r")\.?$", re.IGNORECASE
 )
@@ -71,6 +78,11 @@ def _opt(options: dict[str, Any] | None, key: str) -> tuple[str, Any] | None:
         if str(k).lower() == key.lower():
             return str(k), v
     return None
+
+
+def _blank(value: Any) -> bool:
+    """An option value that holds nothing (``""``, whitespace, ``null`` in a file)."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _env(container: dict[str, Any]) -> dict[str, str]:
@@ -204,8 +216,13 @@ def task_definitions(inv: Inventory, rec: Recorder) -> Iterator[TaskDef]:
         if not isinstance(raw, dict):
             continue
         register_task_definition_secrets(raw)
+        resource = Resource("file", "", "", "ecs-task-definition", path)
+        problem = task_definition_problem(raw)
+        if problem:
+            rec.not_evaluated(resource, f"the task definition {problem}, beyond what auditor reads")
+            continue
         fargate = "FARGATE" in (raw.get("requiresCompatibilities") or [])
-        yield TaskDef(Resource("file", "", "", "ecs-task-definition", path), raw, (), fargate)
+        yield TaskDef(resource, raw, (), fargate)
 
 
 def _not_determinable(td: TaskDef, rec: Recorder) -> None:
@@ -273,7 +290,8 @@ def no_log_router(inv: Inventory, rec: Recorder) -> None:
     security=True,
     description=(
         "A container ships logs to Datadog through FireLens with the API key in logConfiguration.options, "
-        "where anyone allowed to describe task definitions (and every copy of the JSON) can read it."
+        "where anyone allowed to describe task definitions (and every copy of the JSON) can read it. An empty "
+        "apikey option (e.g. beside the key in secretOptions) holds no key and is not reported."
     ),
     risk=(
         "The Datadog API key leaks through ecs:DescribeTaskDefinition, CI logs and source control; it lets "
@@ -295,7 +313,18 @@ def plain_api_key(inv: Inventory, rec: Recorder) -> None:
         _not_determinable(td, rec)
         for out in td.datadog_outputs():
             found = _opt(out.options, "apikey")
-            if found is not None:
+            in_secrets = any(s.lower() == "apikey" for s in out.secret_options)
+            if found is not None and _blank(found[1]):
+                # An empty option holds no key: nothing leaks (the key, if any, comes from secretOptions).
+                rec.ok(
+                    td.resource,
+                    f"{td.label}: container {out.container} leaves option {found[0]} empty"
+                    + (" and reads the API key from secretOptions" if in_secrets else ""),
+                    evidence={"container": out.container, "option": found[0], "empty": True,
+                              "key_in_secret_options": in_secrets},
+                    key=out.container,
+                )
+            elif found is not None:
                 key = found[0]  # the value was registered as a secret when the task definition was read
                 rec.fail(
                     td.resource,
@@ -305,7 +334,6 @@ def plain_api_key(inv: Inventory, rec: Recorder) -> None:
                     key=out.container,
                 )
             else:
-                in_secrets = any(s.lower() == "apikey" for s in out.secret_options)
                 rec.ok(
                     td.resource,
                     f"{td.label}: container {out.container} "
@@ -368,15 +396,17 @@ def _configured_site(inv: Inventory) -> str:
 @check(
     id="firelens/datadog-host",
     rule="FL-4",
-    title="Datadog FireLens output has a missing or wrong intake host",
+    title="Datadog FireLens output sends logs to the wrong intake host",
     severity=Severity.MEDIUM,
     description=(
-        "A FireLens Datadog output has no Host, a Host that is not a Datadog log intake "
-        "(http-intake.logs.<site>), or one for a different site than the Datadog organisation being audited."
+        "A FireLens Datadog output has a Host that is not a Datadog log intake (http-intake.logs.<site>), or one "
+        "for a different site than the Datadog organisation being audited. A missing Host is not a defect by "
+        "itself: Fluent Bit's datadog output then uses the US1 intake (http-intake.logs.datadoghq.com), so it is "
+        "reported only when the configured Datadog site is another one."
     ),
     risk=(
-        "Without Host the plugin defaults to the US1 intake: logs of an EU or US3/US5/AP organisation are "
-        "rejected or land in the wrong organisation; a mistyped host drops every log line."
+        "Logs of an EU, US3/US5, AP or government organisation sent to another site's intake are rejected or "
+        "land in the wrong organisation; a mistyped host drops every log line."
     ),
     remediation="Set Host to http-intake.logs.<your Datadog site>, e.g. http-intake.logs.datadoghq.eu.",
     docs=(DD_FARGATE_DOC, DD_SITES_DOC),
@@ -393,7 +423,11 @@ def datadog_host(inv: Inventory, rec: Recorder) -> None:
                   "configured_site": site or None}
             problem = ""
             if not host:
-                problem = "has no Host"
+                if site and site != DEFAULT_INTAKE_SITE:
+                    problem = (f"has no Host, so Fluent Bit sends its logs to the US1 intake {DEFAULT_INTAKE_HOST}, "
+                               f"but the audited Datadog organisation is on {site}")
+                else:
+                    ev["default_host"] = DEFAULT_INTAKE_HOST
             elif not _INTAKE_RE.match(host):
                 problem = f"sends to {host}, which is not a Datadog log intake host"
             elif site and host.lower().rstrip(".") != f"http-intake.logs.{site}":
@@ -401,6 +435,10 @@ def datadog_host(inv: Inventory, rec: Recorder) -> None:
             if problem:
                 rec.fail(td.resource, f"{td.label}{td.used_by}: the Datadog output of container {out.container} "
                          f"{problem}.", evidence=ev, key=out.container)
+            elif not host:
+                where = f"the configured site {site}" if site else "Fluent Bit's default"
+                rec.ok(td.resource, f"{td.label}: container {out.container} sets no Host and ships to the US1 "
+                       f"intake {DEFAULT_INTAKE_HOST} ({where})", evidence=ev, key=out.container)
             else:
                 rec.ok(td.resource, f"{td.label}: container {out.container} ships to {host}", evidence=ev,
                        key=out.container)

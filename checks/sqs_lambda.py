@@ -119,6 +119,15 @@ def visibility_below_recommended(inv: Inventory, rec: Recorder) -> None:
                    key=item.mapping.function_arn)
 
 
+def _redrive_unreadable(item: MappedQueue, rec: Recorder, what: str) -> bool:
+    """Record a source queue whose RedrivePolicy exists but cannot be read as not evaluated."""
+    rp = item.queue.redrive_policy
+    if rp is None or not rp.error:
+        return False
+    rec.not_evaluated(item.queue_resource, f"{rp.error}, so {what} is unknown")
+    return True
+
+
 def _source_queues(inv: Inventory, rec: Recorder):
     seen = set()
     for item in enabled_sqs_mappings(inv, rec):
@@ -151,6 +160,8 @@ def _source_queues(inv: Inventory, rec: Recorder):
 )
 def no_redrive(inv: Inventory, rec: Recorder) -> None:
     for item in _source_queues(inv, rec):
+        if _redrive_unreadable(item, rec, "whether it redrives to a dead-letter queue"):
+            continue
         rp = item.queue.redrive_policy
         if rp is None or not rp.dead_letter_target_arn:
             rec.fail(
@@ -185,6 +196,8 @@ def no_redrive(inv: Inventory, rec: Recorder) -> None:
 )
 def low_max_receive(inv: Inventory, rec: Recorder) -> None:
     for item in _source_queues(inv, rec):
+        if _redrive_unreadable(item, rec, "its maxReceiveCount"):
+            continue
         rp = item.queue.redrive_policy
         if rp is None or not rp.dead_letter_target_arn:
             continue  # DLQ-1's finding
@@ -223,6 +236,8 @@ def low_max_receive(inv: Inventory, rec: Recorder) -> None:
 )
 def dlq_retention(inv: Inventory, rec: Recorder) -> None:
     for item in _source_queues(inv, rec):
+        if _redrive_unreadable(item, rec, "its dead-letter queue"):
+            continue
         rp = item.queue.redrive_policy
         if rp is None or not rp.dead_letter_target_arn:
             continue

@@ -12,9 +12,20 @@ class Format(enum.StrEnum):
     table = "table"
     json = "json"
     sarif = "sarif"
+    markdown = "markdown"
+
+
+class RenderError(ValueError):
+    """The report cannot be written in this form (a usage error, exit 2): GitHub's SARIF limits, a query
+    that does not apply to this report."""
 
 
 def renderer(fmt: Format | str) -> Callable[..., str]:
+    """The ``render(report, **options) -> str`` of a format; an object with its own ``render`` (such as
+    :class:`auditor.reports.json.Query`) is its own renderer."""
+    own = getattr(fmt, "render", None)
+    if own is not None:
+        return own
     fmt = Format(fmt)
     if fmt is Format.table:
         from . import table
@@ -24,9 +35,13 @@ def renderer(fmt: Format | str) -> Callable[..., str]:
         from . import json as json_report
 
         return json_report.render
+    if fmt is Format.markdown:
+        from . import markdown
+
+        return markdown.render
     from . import sarif
 
     return sarif.render
 
 
-__all__ = ["Format", "Report", "renderer"]
+__all__ = ["Format", "RenderError", "Report", "renderer"]

@@ -6,12 +6,21 @@ Version 1.x only ever adds fields; a removal or a change of meaning bumps the ma
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from importlib.resources import files
 from typing import Any
 
-from auditor.model import CheckMeta, Finding
+from auditor.model import CheckMeta, Finding, fingerprint
 from auditor.report import Report
 
-SCHEMA_VERSION = "1.0"
+from . import RenderError
+
+SCHEMA_VERSION = "1.1"
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of this report, shipped in the package (``auditor/report.schema.json``)."""
+    return json.loads(files("auditor").joinpath("report.schema.json").read_text(encoding="utf-8"))
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -33,7 +42,10 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "remediation": f.remediation,
         "evidence": dict(f.evidence),
+        "fingerprint": fingerprint(f),
     }
+    if f.baseline:
+        out["baseline"] = f.baseline
     if f.key:
         out["key"] = f.key
     if f.reason:
@@ -63,8 +75,22 @@ def check_dict(m: CheckMeta) -> dict[str, Any]:
     }
 
 
-def document(report: Report) -> dict[str, Any]:
+def _comparison(report: Report) -> dict[str, Any] | None:
+    cmp = report.comparison
+    if cmp is None:
+        return None
     return {
+        "file": cmp.source,
+        "new": cmp.new,
+        "unchanged": cmp.unchanged,
+        "carried_over": cmp.carried_over,
+        "fixed": [finding_dict(f) for f in cmp.fixed],
+        "out_of_scope": cmp.out_of_scope,
+    }
+
+
+def document(report: Report) -> dict[str, Any]:
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "auditor", "version": report.tool_version},
         "target": report.target,
@@ -77,6 +103,7 @@ def document(report: Report) -> dict[str, Any]:
             "passed": len(report.passes),
             "not_evaluated": len(report.not_evaluated),
             "suppressed": len(report.suppressed),
+            "carried_over": len(report.carried_over),
         },
         "checks": [check_dict(m) for m in report.checks],
         "findings": [finding_dict(f) for f in report.findings],
@@ -84,7 +111,45 @@ def document(report: Report) -> dict[str, Any]:
         "notices": list(report.notices),
         "stats": report.stats,
     }
+    comparison = _comparison(report)
+    if comparison is not None:
+        doc["baseline"] = comparison
+    return doc
 
 
 def render(report: Report, **_: Any) -> str:
     return json.dumps(document(report), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class Query:
+    """``--query EXPR``: a JMESPath expression over :func:`document`, printed as JSON (the AWS CLI way).
+
+    Passed to the CLI's writer in place of a :class:`~auditor.reports.Format`; ``value`` is what it says it
+    wrote. Build it with :meth:`parse`, which raises :class:`ValueError` for a bad expression.
+    """
+
+    expression: str
+    value: str = "json"
+
+    @classmethod
+    def parse(cls, expression: str) -> Query:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            jmespath.compile(expression)
+        except JMESPathError as exc:
+            detail = " ".join(str(exc).split())
+            raise ValueError(f"--query: not a JMESPath expression: {detail}") from None
+        return cls(expression)
+
+    def render(self, report: Report, **_: Any) -> str:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            found = jmespath.search(self.expression, document(report))
+        except JMESPathError as exc:  # e.g. a function given the wrong type for this document
+            raise RenderError(f"--query: {' '.join(str(exc).split())}") from None
+        return json.dumps(found, indent=2, ensure_ascii=False) + "\n"

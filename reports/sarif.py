@@ -29,14 +29,16 @@ the fingerprint alone still sees one continuing problem.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from auditor.model import CheckMeta, Finding, Severity
+from auditor import __url__
+from auditor.model import CheckMeta, Finding, Severity, Status, fingerprint
 from auditor.report import Report
+
+from . import RenderError
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 MAX_RESULTS = 25_000
@@ -58,7 +60,7 @@ LEVEL = {
 }
 
 
-class SarifLimitError(ValueError):
+class SarifLimitError(RenderError):
     """The document would be rejected by GitHub code scanning as a whole."""
 
 
@@ -114,9 +116,7 @@ def descriptors(report: Report) -> list[tuple[CheckMeta, Severity]]:
     severity that a failing result of it has, sorted by descriptor id."""
     metas = {m.id: m for m in report.checks}
     needed = {(m.id, m.severity) for m in metas.values()}
-    for f in report.findings:
-        if f.status.value != "fail":
-            continue
+    for f in shown(report):
         if f.check_id not in metas:
             raise ValueError(f"finding for unknown check {f.check_id}")
         needed.add((f.check_id, f.severity))
@@ -134,13 +134,14 @@ def location_uri(f: Finding) -> str:
     return "/".join(quote(s, safe="") for s in segments)
 
 
-def fingerprint(f: Finding) -> str:
-    r = f.resource
-    ident = "\x1f".join([f.check_id, r.provider, r.account, r.region, r.type, r.id, f.key])
-    return hashlib.sha256(ident.encode()).hexdigest()[:32] + ":1"
+def shown(report: Report) -> list[Finding]:
+    """The findings that become results: failures (waived ones as suppressed) and, with ``--baseline``, the
+    failures carried over from it because this run could not re-evaluate them."""
+    return [f for f in report.findings if f.status in (Status.FAIL, Status.CARRIED_OVER)]
 
 
-def result(f: Finding, rule_index: dict[tuple[str, Severity], tuple[str, int]]) -> dict[str, Any]:
+def result(f: Finding, rule_index: dict[tuple[str, Severity], tuple[str, int]],
+           compared: bool = False) -> dict[str, Any]:
     r = f.resource
     rule_id, index = rule_index[(f.check_id, f.severity)]
     out: dict[str, Any] = {
@@ -174,6 +175,13 @@ def result(f: Finding, rule_index: dict[tuple[str, Severity], tuple[str, int]]) 
             "evidence": dict(f.evidence),
         },
     }
+    if compared:
+        out["baselineState"] = f.baseline or "new"
+    if f.status is Status.CARRIED_OVER:
+        out["properties"]["carriedOver"] = True
+        out["properties"]["notReEvaluated"] = f.reason
+        if f.iam_action:
+            out["properties"]["iamAction"] = f.iam_action
     if f.suppressed:
         out["suppressions"] = [{"kind": "external", "justification": f.suppressed}]
     return out
@@ -193,28 +201,65 @@ def notification(f: Finding) -> dict[str, Any]:
 
 
 def automation_id(report: Report) -> str:
+    """The analysis category: ``--sarif-category`` when given, else one per account (or one for files)."""
     t = report.target
+    if t.get("sarif_category"):
+        category = str(t["sarif_category"])
+        return category if category.endswith("/") else category + "/"
     if t.get("provider", "aws") == "aws" and t.get("account"):
         return f"auditor/aws-{t['account']}/"
     return "auditor/files/"
 
 
+def closing_warning(report: Report) -> str:
+    """For an incomplete scan without ``--baseline``: GitHub will close the alerts it could not re-evaluate."""
+    if report.complete or report.comparison is not None:
+        return ""
+    return (f"this scan is incomplete ({len(report.not_evaluated)} not evaluated): GitHub code scanning closes "
+            "every alert missing from the newest analysis, so alerts on the resources not evaluated may be "
+            "closed as fixed. Pass the previous run's JSON report with --baseline to carry them over.")
+
+
+def _baseline_notes(report: Report) -> list[str]:
+    note = closing_warning(report)
+    if note:
+        return [note]
+    if report.carried_over:
+        return [f"{len(report.carried_over)} finding(s) of the baseline could not be re-evaluated in this run and "
+                "are carried over unchanged (baselineState unchanged, properties.carriedOver)"]
+    return []
+
+
+def _run_properties(report: Report) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "account": report.target.get("account", ""),
+        "regions": report.target.get("regions", []),
+    }
+    cmp = report.comparison
+    if cmp is not None:
+        props["baseline"] = {"new": cmp.new, "unchanged": cmp.unchanged, "carriedOver": cmp.carried_over,
+                             "fixed": len(cmp.fixed), "outOfScope": cmp.out_of_scope}
+    return props
+
+
 def document(report: Report) -> dict[str, Any]:
     rules = descriptors(report)
     rule_index = {(m.id, sev): (descriptor_id(m, sev), i) for i, (m, sev) in enumerate(rules)}
-    shown = [f for f in report.findings if f.status.value == "fail"]
-    if len(shown) > MAX_RESULTS:
+    results_of = shown(report)
+    if len(results_of) > MAX_RESULTS:
         raise SarifLimitError(
-            f"{len(shown)} results exceed GitHub's limit of {MAX_RESULTS} per run; narrow the scan with "
+            f"{len(results_of)} results exceed GitHub's limit of {MAX_RESULTS} per run; narrow the scan with "
             "--check/--region or raise --fail-on"
         )
-    results = sorted((result(f, rule_index) for f in shown),
+    compared = report.comparison is not None
+    results = sorted((result(f, rule_index, compared) for f in results_of),
                      key=lambda r: (r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
                                     r["partialFingerprints"]["primaryLocationLineHash"]))
     invocation: dict[str, Any] = {
         "executionSuccessful": report.complete,
         "toolExecutionNotifications": [notification(f) for f in report.not_evaluated]
-        + [{"level": "warning", "message": {"text": w}} for w in report.warnings],
+        + [{"level": "warning", "message": {"text": w}} for w in report.warnings]
+        + [{"level": "warning", "message": {"text": t}} for t in _baseline_notes(report)],
     }
     if report.notices:
         invocation["toolConfigurationNotifications"] = [{"level": "note", "message": {"text": n}}
@@ -233,17 +278,14 @@ def document(report: Report) -> dict[str, Any]:
                         "name": "auditor",
                         "version": report.tool_version,
                         "semanticVersion": report.tool_version,
-                        "informationUri": "https://github.com/auditor-dev/auditor",
+                        "informationUri": __url__,
                         "rules": [rule(m, sev) for m, sev in rules],
                     }
                 },
                 "automationDetails": {"id": automation_id(report)},
                 "invocations": [invocation],
                 "results": results,
-                "properties": {
-                    "account": report.target.get("account", ""),
-                    "regions": report.target.get("regions", []),
-                },
+                "properties": _run_properties(report),
             }
         ],
     }
@@ -257,4 +299,4 @@ def render(report: Report, **_: Any) -> str:
 
 
 def too_many_to_show(report: Report) -> bool:
-    return len([f for f in report.findings if f.status.value == "fail"]) > SHOWN_RESULTS
+    return len(shown(report)) > SHOWN_RESULTS

@@ -28,7 +28,9 @@ class CliResult:
 
 
 def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
-    """Run the installed console entry point exactly as a user does (``python -m auditor``)."""
+    """Run the installed console entry point exactly as a user does (``python -m auditor``).
+
+    Every JSON report the run writes is validated against the packaged schema (tests/report_schema.py)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DD_"))}
     full_env.update(env or {})
     proc = subprocess.run(
@@ -39,6 +41,9 @@ def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
         cwd=cwd,
         timeout=300,
     )
+    from tests.report_schema import check_cli_reports
+
+    check_cli_reports(list(args), proc.stdout, cwd)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -90,3 +95,11 @@ def demo_scan(demo_env, tmp_path_factory):
                          "--fail-on", "never", env=demo_env)
     assert result.code in (0, 3), result.stderr
     return json.loads(out.read_text())
+
+
+@pytest.fixture()
+def stubbed_aws(monkeypatch, tmp_path):
+    """An account answered by botocore ``Stubber`` only; any call the test did not stub fails it."""
+    from .ecs.stubs import stubbed_account
+
+    yield from stubbed_account(monkeypatch, tmp_path)

@@ -208,13 +208,33 @@ def test_bp4_unknown_statement_may_be_public():
     assert [(str(x.severity), str(x.confidence)) for x in f] == [("medium", "low")]
 
 
+@pytest.mark.parametrize("statements", [
+    # Deny-only policies whose Deny statements the engine cannot fully interpret
+    [deny("D", NotIpAddress={"aws:SourceIp": "203.0.113.0/33"})],
+    [deny("D", StringEqualz={"aws:SourceVpce": "vpce-1a2b3c4d"})],
+    [{"Sid": "D", "Effect": "Deny", "Action": "s3:*", "Resource": RES}],  # no Principal
+    [deny("D", Bool={"aws:SecureTransport": "false"})],
+    [],
+], ids=["invalid-cidr", "unknown-operator", "no-principal", "plain-deny", "no-statement"])
+def test_bp4_a_policy_without_an_allow_statement_cannot_make_a_bucket_public(statements):
+    """check-rules.md §7: a policy with no Allow statement grants nothing, whatever its Deny statements say."""
+    found = [f for f in scan(p=doc(*statements)) if f.rule == "BP-4"]
+    assert [f.status for f in found] == [Status.PASS]
+    assert "no Allow statement" in found[0].message
+
+
+def test_bp4_a_statement_whose_effect_is_unreadable_may_still_be_an_allow():
+    p = doc({"Sid": "P", "Effect": "Permit", "Principal": "*", "Action": "s3:GetObject", "Resource": RES[1]})
+    assert not [f for f in scan(p=p) if f.rule == "BP-4" and f.status is Status.PASS]
+
+
 # -- through the CLI ------------------------------------------------------------------------------------------
 @pytest.mark.e2e
 def test_scan_file_reports_policy_findings(tmp_path):
     split = tmp_path / "split.json"
     split.write_text(json.dumps(POLICIES["shop-reports-split-deny"]))
-    broken = tmp_path / "broken.json"
-    broken.write_text("{ definitely not json")
+    broken = tmp_path / "broken.json"  # a policy by its shape, but no statement AWS could read
+    broken.write_text('{"Version": "2012-10-17", "Statement": "everyone"}')
     r = run_auditor("scan-file", str(split), str(broken), "--format", "json")
     assert r.code == 1, r.stderr
     report = json.loads(r.stdout)
@@ -228,7 +248,7 @@ def test_scan_file_reports_policy_findings(tmp_path):
 @pytest.mark.e2e
 def test_former_code_bp3_is_explained_and_no_longer_hides_malformed_documents(tmp_path):
     broken = tmp_path / "broken.json"
-    broken.write_text("{ definitely not json")
+    broken.write_text('{"Version": "2012-10-17", "Statement": "everyone"}')
     r = run_auditor("scan-file", str(broken), "-x", "BP-3", "--format", "json")
     assert r.code == 1, r.stderr
     assert "BP-3 no longer covers s3-policy/malformed-document; it is BP-6" in " ".join(r.stderr.split())

@@ -64,11 +64,12 @@ def test_bp5_names_role_users_and_networks(live_report):
     assert any("203.0.113.0/24" in w for w in f.evidence["works_from"])
 
 
-def test_no_policy_is_not_an_error_and_calls_are_read_only(live_report):
+def test_no_policy_is_not_an_error_and_calls_are_read_only(live_report, seeded_aws):
     report, stats = live_report
     assert not [f for f in report.findings if f.status is Status.NOT_EVALUATED]
     assert [f.message for f in report.findings if f.resource.id == "shop-no-policy"][0].endswith("no bucket policy")
-    assert stats["calls"]["s3:GetBucketPolicy"] == len(POLICIES) + 1  # once per bucket, cached across checks
+    buckets = len(seeded_aws.client("s3").list_buckets()["Buckets"])
+    assert stats["calls"]["s3:GetBucketPolicy"] == buckets  # once per bucket, cached across checks
     assert all(k.split(":")[1].startswith(("Get", "List", "Describe")) for k in stats["calls"])
 
 
@@ -87,8 +88,82 @@ def test_access_denied_is_not_evaluated(seeded_aws, monkeypatch):
     finally:
         inv.close()
     ne = [f for f in report.findings if f.status is Status.NOT_EVALUATED]
-    assert len(ne) == len(POLICIES) + 1
+    assert len(ne) == len(seeded_aws.client("s3").list_buckets()["Buckets"])  # one per bucket
     assert {f.iam_action for f in ne} == {"s3:GetBucketPolicy"}
+
+
+# -- Block Public Access (BP-4's severity) --------------------------------------------------------------------
+def _bp4(report, bucket: str = "shop-public-site") -> list:
+    return [f for f in report.findings if f.rule == "BP-4" and f.resource.id == bucket]
+
+
+def test_account_block_public_access_is_read_from_the_configured_endpoint(live_report):
+    """s3control prefixes the account id to the host; against a custom endpoint that host does not resolve, so
+    the call failed after every retry and every BP-4 finding said the settings could not be read."""
+    report, stats = live_report
+    assert stats["calls"]["s3control:GetPublicAccessBlock"] == 1
+    assert "s3control:GetPublicAccessBlock" not in stats["retries"]
+    (f,) = _bp4(report)
+    assert f.status is Status.FAIL and f.evidence["restrict_public_buckets"] is False
+    assert "could not be read" not in f.message and "unknown" not in f.message
+
+
+def _scan_with(aws, checks, *, deny: str | None = None, when=lambda params: True):
+    from botocore.exceptions import ClientError
+
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in aws.env().items():
+            mp.setenv(k, v)
+        account = AwsAccount("demo")
+        if deny:
+            service, operation = deny.split(".")
+
+            def denied(params, **_):
+                if when(params):
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"},
+                                       "ResponseMetadata": {"HTTPStatusCode": 403}}, operation)
+
+            account.session.events.register(f"provide-client-params.{service}.{operation}", denied)
+        inv = Inventory(account, ["us-east-1"])
+        try:
+            return engine.run(inv, checks, target={})
+        finally:
+            inv.close()
+
+
+@pytest.mark.parametrize(("deny", "action"), [
+    ("s3.GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+    ("s3-control.GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
+])
+def test_unreadable_block_public_access_is_not_evaluated(seeded_aws, deny, action):
+    report = _scan_with(seeded_aws, [bp.public_access], deny=deny)
+    got = _bp4(report)
+    (fail,) = [f for f in got if f.status is Status.FAIL]  # the policy is public whatever the setting says
+    assert str(fail.severity) == "high" and action in fail.message
+    (ne,) = [f for f in got if f.status is Status.NOT_EVALUATED]
+    assert ne.iam_action == action and "access denied" in ne.reason and "RestrictPublicBuckets" in ne.reason
+    assert not report.complete
+    # buckets that are not public do not depend on the setting
+    assert {f.resource.id for f in report.not_evaluated} == {"shop-public-site"}
+
+
+def test_account_restrict_public_buckets_lowers_bp4(fresh_aws, monkeypatch):
+    from auditor.inventory.s3 import _honour_custom_endpoint
+
+    s3 = fresh_aws.client("s3")
+    s3.create_bucket(Bucket="site")
+    s3.put_bucket_policy(Bucket="site", Policy=json.dumps(POLICIES["shop-public-site"]).replace(
+        "shop-public-site", "site"))
+    account = fresh_aws.client("sts").get_caller_identity()["Account"]
+    control = fresh_aws.client("s3control")
+    _honour_custom_endpoint(control, account)
+    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": True})
+    report = _scan_with(fresh_aws, [bp.public_access])
+    (f,) = _bp4(report, "site")
+    assert f.status is Status.FAIL and str(f.severity) == "low" and "RestrictPublicBuckets" in f.message
+    assert report.complete
 
 
 # -- CLI ------------------------------------------------------------------------------------------------------

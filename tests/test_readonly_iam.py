@@ -16,6 +16,13 @@ from tests.conftest import run_auditor
 POLICY = json.loads(files("auditor").joinpath("iam_policy.json").read_text())
 ACTIONS = {a for s in POLICY["Statement"] for a in s["Action"]}
 
+#: moto 5.2.5 authorises two reads under other actions than AWS: s3control GetPublicAccessBlock as
+#: "s3:GetPublicAccessBlock" (AWS: s3:GetAccountPublicAccessBlock) and the bucket's GetPublicAccessBlock as
+#: s3:ListBucket (AWS: s3:GetBucketPublicAccessBlock). The enforced moto user gets moto's action beside the real
+#: one until test_moto_still_authorises_public_access_block_reads_under_other_actions fails.
+MOTO_ACTION_ALIASES = {"s3:GetAccountPublicAccessBlock": "s3:GetPublicAccessBlock",
+                       "s3:GetBucketPublicAccessBlock": "s3:ListBucket"}
+
 
 def test_write_calls_are_refused_before_reaching_aws(seeded_aws, monkeypatch):
     for k, v in seeded_aws.env().items():
@@ -60,7 +67,9 @@ def test_shipped_policy_is_exactly_the_union_of_declared_reads():
     assert declared - ACTIONS == set(), f"read but not granted: {sorted(declared - ACTIONS)}"
 
 
-def _enforce_with_policy(aws, actions: set[str]) -> None:
+def _enforce_with_policy(aws, actions: set[str], *, moto_aliases: bool = True) -> None:
+    if moto_aliases:
+        actions = actions | {MOTO_ACTION_ALIASES[a] for a in actions if a in MOTO_ACTION_ALIASES}
     iam = aws.client("iam")
     iam.create_user(UserName="auditor")
     doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]}
@@ -102,3 +111,26 @@ def test_missing_permission_is_reported_with_the_action_and_exit_3(enforced_shop
     table = run_auditor("scan", "--profile", "demo", "--check", "VT-1", "--fail-on", "never",
                         env=enforced_shop.env())
     assert "NOT EVALUATED" in table.stdout and "sqs:GetQueueAttributes" in table.stdout
+    # Summarised by cause: the one action to grant, and the statement that grants it.
+    assert "access denied: grant this action: sqs:GetQueueAttributes" in table.stdout
+    assert '"Action": [\n' in table.stdout and "Each result: --show-not-evaluated" in table.stdout
+
+
+def test_moto_still_authorises_public_access_block_reads_under_other_actions(fresh_aws):
+    """When this fails, moto authorises these reads like AWS: drop the alias from MOTO_ACTION_ALIASES."""
+    from auditor.inventory import Inventory
+    from auditor.inventory.s3 import Bucket
+
+    fresh_aws.client("s3").create_bucket(Bucket="any-bucket")
+    _enforce_with_policy(fresh_aws, {"s3:GetAccountPublicAccessBlock", "s3:GetBucketPublicAccessBlock",
+                                     "sts:GetCallerIdentity"}, moto_aliases=False)
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in fresh_aws.env().items():
+            mp.setenv(k, v)
+        inv = Inventory(AwsAccount("demo"), ["us-east-1"])
+        try:
+            errors = inv.s3.block_public_access_errors(Bucket("any-bucket", "us-east-1", inv.account))
+        finally:
+            inv.close()
+    assert sorted((e.kind, e.iam_action) for e in errors) == [
+        ("denied", "s3:GetAccountPublicAccessBlock"), ("denied", "s3:GetBucketPublicAccessBlock")]

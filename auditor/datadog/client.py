@@ -39,6 +39,14 @@ log = logging.getLogger("auditor.datadog")
 
 #: The Datadog permission every read here needs (reported where AWS findings name an IAM action).
 PERMISSION = "monitors_read"
+#: ``GET /api/v2/downtime`` needs its own permission ("Get all downtimes", Datadog API reference).
+DOWNTIME_PERMISSION = "monitors_downtime"
+_OP_PERMISSIONS = {"ListDowntimes": DOWNTIME_PERMISSION}
+
+
+def permission_for(op: str) -> str:
+    """The Datadog permission the API operation ``op`` needs."""
+    return _OP_PERMISSIONS.get(op, PERMISSION)
 
 _RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 
@@ -146,13 +154,13 @@ class DatadogClient:
                 current_only=True, page_offset=o, page_limit=limit))
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
-                raise NotAvailable("ListDowntimes returned no 'data' list", PERMISSION)
+                raise NotAvailable("ListDowntimes returned no 'data' list", DOWNTIME_PERMISSION)
             out.extend(d for d in data if isinstance(d, dict))
             if len(data) < limit:
                 return out
             offset += limit
             if offset >= 1_000_000:
-                raise NotAvailable("ListDowntimes did not stop paginating", PERMISSION)
+                raise NotAvailable("ListDowntimes did not stop paginating", DOWNTIME_PERMISSION)
 
     def api_key_valid(self) -> bool | None:
         """``GET /api/v1/validate``: True/False, or None when that could not be determined."""
@@ -171,6 +179,7 @@ class DatadogClient:
     # -- machinery ----------------------------------------------------------------------------------------
     def _call(self, op: str, fn: Callable[[], Any], *, retries: bool = True, explain_denied: bool = True) -> Any:
         key = f"datadog:{op}"
+        permission = permission_for(op)
         attempt = 0
         max_retries = self.tuning.max_retries if retries else 0
         while True:
@@ -186,7 +195,7 @@ class DatadogClient:
                     return json.loads(data) if data else None
                 except ValueError:
                     raise NotAvailable(f"{op}: the Datadog API answered with something that is not JSON",
-                                       PERMISSION) from None
+                                       permission) from None
             except ApiException as exc:
                 status = int(exc.status or 0)
                 if status in (401, 403):
@@ -194,47 +203,47 @@ class DatadogClient:
                 if status == 404:
                     raise NotAvailable(
                         f"{op}: {self.settings.api_url} answered 404 Not Found ({_error_text(exc)})",
-                        PERMISSION, kind="not-found",
+                        permission, kind="not-found",
                     ) from None
                 if status == 429:
                     wait, reason = self._rate_limit_wait(op, exc, attempt, max_retries)
                     if wait is None:
-                        raise NotAvailable(reason, PERMISSION, kind="throttled") from None
+                        raise NotAvailable(reason, permission, kind="throttled") from None
                 elif status in _RETRY_STATUSES or status >= 500:
                     if attempt >= max_retries:
                         raise NotAvailable(
                             f"{op}: Datadog answered HTTP {status} on {attempt + 1} attempt(s) "
-                            f"({_error_text(exc) or 'server error'})", PERMISSION,
+                            f"({_error_text(exc) or 'server error'})", permission,
                         ) from None
                 elif status == 0:  # TLS and other transport errors the client wraps
                     if attempt >= max_retries:
                         raise NotAvailable(f"{op}: could not talk to {self.settings.api_url} "
                                            f"({_short(str(exc.reason or '').strip(), 120)})",
-                                           PERMISSION, kind="unreachable") from None
+                                           permission, kind="unreachable") from None
                 else:
-                    raise NotAvailable(f"{op} failed: HTTP {status} ({_error_text(exc)})", PERMISSION) from None
+                    raise NotAvailable(f"{op} failed: HTTP {status} ({_error_text(exc)})", permission) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 if attempt >= max_retries:
                     what = "timed out" if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc) \
                         else f"failed ({type(exc).__name__})"
                     raise NotAvailable(
                         f"{op}: the Datadog API at {self.settings.api_url} {what} on {attempt + 1} attempt(s)",
-                        PERMISSION, kind="unreachable",
+                        permission, kind="unreachable",
                     ) from None
             except NotAvailable:
                 raise
             except OpenApiException as exc:
                 raise NotAvailable(f"{op} failed: {type(exc).__name__}: {_short(str(exc))}",
-                                   PERMISSION) from None
+                                   permission) from None
             except Exception as exc:  # noqa: BLE001 - whatever the client or transport throws is "not evaluated"
                 log.debug("%s failed unexpectedly", key, exc_info=True)
                 raise NotAvailable(f"{op} failed: {type(exc).__name__}: {_short(str(exc))}",
-                                   PERMISSION) from None
+                                   permission) from None
             if wait is None:
                 wait = min(self.tuning.backoff * (2 ** attempt), self.tuning.backoff_max)
             attempt += 1
             self.stats.record_retry(key)
-            log.debug("%s: retry %d in %.2fs", key, attempt, wait)
+            log.info("%s: retry %d in %.2fs", key, attempt, wait)
             if wait > 0:
                 self._sleep(wait)
 
@@ -266,5 +275,5 @@ class DatadogClient:
                       f"at {self.settings.api_url}")
         else:
             reason = (f"Datadog answered 403 Forbidden to {op}: the application key (DD_APP_KEY) is invalid, "
-                      f"revoked or lacks the {PERMISSION} permission")
-        return NotAvailable(reason, PERMISSION, kind="denied")
+                      f"revoked or lacks the {permission_for(op)} permission")
+        return NotAvailable(reason, permission_for(op), kind="denied")

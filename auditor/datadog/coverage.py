@@ -2,13 +2,18 @@
 
 A monitor watches a queue when one of its metric terms
 
-* uses ``aws.sqs.approximate_number_of_messages_visible`` or ``aws.sqs.number_of_messages_sent``, and
+* uses ``aws.sqs.approximate_number_of_messages_visible`` — the metric that rises when SQS moves a message
+  into a dead-letter queue after failed processing — and
 * selects the queue: its scope evaluates to true (or "depends on tags auditor cannot see") for the queue's
   tags ``queuename`` (lowercase, as Datadog stores tags), ``region`` and ``aws_account``, and it either names
   ``queuename`` in a non-negated term (exact or wildcard) or is a multi-alert ``by {queuename}``.
 
 A composite monitor watches the queue when a member it does not negate does. Mutes are judged per monitor
 (a muted member does not silence its composite).
+
+Monitors on SQS metrics that such a move does not change (:data:`NON_COVERING_METRICS`, first of all
+``aws.sqs.number_of_messages_sent``, which counts only messages sent to the queue directly) look like coverage
+and are not: they are reported as :attr:`Coverage.non_covering`, never as matches.
 """
 
 from __future__ import annotations
@@ -20,10 +25,25 @@ from dataclasses import dataclass, field
 from .monitors import Downtime, Monitor, Mute
 from .query import MetricQuery, MetricTerm
 
+#: The metric a DLQ monitor must watch: it rises when SQS moves a message in after failed processing.
 DLQ_METRICS = frozenset({
     "aws.sqs.approximate_number_of_messages_visible",
-    "aws.sqs.number_of_messages_sent",
 })
+
+#: SQS metrics of a queue that do not move when SQS moves a failed message into it (metric → why). A monitor on
+#: one of them never fires for the failures a DLQ collects ("Using dead-letter queues in Amazon SQS").
+NON_COVERING_METRICS = {
+    "aws.sqs.number_of_messages_sent": (
+        "NumberOfMessagesSent counts only messages sent to the queue directly, not the messages SQS moves "
+        "there after failed processing"
+    ),
+    "aws.sqs.number_of_messages_received": (
+        "NumberOfMessagesReceived counts messages consumers receive from the queue, not messages moved into it"
+    ),
+    "aws.sqs.number_of_messages_deleted": (
+        "NumberOfMessagesDeleted counts messages deleted from the queue, not messages moved into it"
+    ),
+}
 
 #: Datadog crawls CloudWatch metrics about every 10 minutes.
 CRAWL_INTERVAL_S = 600
@@ -69,12 +89,31 @@ class Match:
         return self.member.evaluation_delay
 
 
+@dataclass(frozen=True)
+class NonCovering:
+    """A monitor that selects the queue on a metric that failed messages do not move."""
+
+    monitor: Monitor
+    term: MetricTerm
+    how: str
+
+    @property
+    def why(self) -> str:
+        return NON_COVERING_METRICS[self.term.metric]
+
+
 @dataclass
 class Coverage:
     target: QueueTarget
     matches: list[Match] = field(default_factory=list)
+    non_covering: list[NonCovering] = field(default_factory=list)  # look like coverage, are not
     unreadable: list[Monitor] = field(default_factory=list)  # SQS metric monitors whose query could not be parsed
+    #: Unreadable monitors that may watch this queue (a composite's member that could not be read, or a query
+    #: that could not be parsed but names the queue, a wildcard or a group-by): a verdict that their coverage
+    #: would change is not determinable.
+    maybe: list[Monitor] = field(default_factory=list)
     same_name_regions: tuple[str, ...] = ()  # other scanned regions with a DLQ of the same name
+    downtimes_error: Exception | None = None  # active downtimes could not be listed: more mutes may exist
 
     @property
     def covered(self) -> bool:
@@ -114,6 +153,13 @@ def change_problems(query: MetricQuery, evaluation_delay: int | None) -> list[st
     return problems
 
 
+def _may_watch(monitor: Monitor, target: QueueTarget) -> bool:
+    if monitor.read_error is not None:
+        return True
+    q = monitor.query.lower()
+    return target.name.lower() in q or "*" in q or " by " in q or "by{" in q
+
+
 class MonitorIndex:
     """All monitors of an organisation, ready to answer "who watches this queue?"."""
 
@@ -123,9 +169,11 @@ class MonitorIndex:
         downtimes: Iterable[Downtime] = (),
         *,
         now: dt.datetime | None = None,
+        downtimes_error: Exception | None = None,
     ) -> None:
         self.monitors = [m for m in monitors if not m.deleted]
         self.downtimes = list(downtimes)
+        self.downtimes_error = downtimes_error  # why the downtimes are incomplete (None: they are complete)
         self.now = now or dt.datetime.now(dt.UTC)
         self.by_id = {m.id: m for m in self.monitors if m.id is not None}
         self.composites_of: dict[int, list[Monitor]] = {}
@@ -138,10 +186,17 @@ class MonitorIndex:
             m for m in self.monitors
             if m.is_metric and m.parsed is not None and any(t.metric in DLQ_METRICS for t in m.parsed.terms)
         ]
-        # Only to say "some monitors could not be read" — never to decide coverage.
+        self.non_covering_monitors = [
+            m for m in self.monitors
+            if m.is_metric and m.parsed is not None
+            and any(t.metric in NON_COVERING_METRICS for t in m.parsed.terms)
+        ]
+        # Only to say "some monitors could not be read" — never to decide coverage: SQS metric monitors whose
+        # query cannot be parsed, and composite members that could not be read at all.
         self.unreadable = [
             m for m in self.monitors
-            if m.parse_error and m.is_metric and any(metric in m.query.lower() for metric in DLQ_METRICS)
+            if (m.parse_error and m.is_metric and any(metric in m.query.lower() for metric in DLQ_METRICS))
+            or m.read_error is not None
         ]
 
     def member_ids_missing(self) -> set[int]:
@@ -149,11 +204,13 @@ class MonitorIndex:
         return {mid for mid in self.composites_of if mid not in self.by_id}
 
     @staticmethod
-    def selects(monitor: Monitor, tags: dict[str, str]) -> tuple[MetricTerm, str, bool] | None:
+    def selects(
+        monitor: Monitor, tags: dict[str, str], metrics: Iterable[str] = DLQ_METRICS
+    ) -> tuple[MetricTerm, str, bool] | None:
         if monitor.parsed is None:
             return None
         for term in monitor.parsed.terms:
-            if term.metric not in DLQ_METRICS:
+            if term.metric not in metrics:
                 continue
             hit = term.scope.evaluate(tags)
             if hit is False:
@@ -169,7 +226,7 @@ class MonitorIndex:
 
     def coverage(self, target: QueueTarget, same_name_regions: Iterable[str] = ()) -> Coverage:
         tags = target.tags()
-        cov = Coverage(target, same_name_regions=tuple(same_name_regions))
+        cov = Coverage(target, same_name_regions=tuple(same_name_regions), downtimes_error=self.downtimes_error)
         seen: set[tuple[int | None, int | None]] = set()
         for m in self.sqs_monitors:
             sel = self.selects(m, tags)
@@ -185,5 +242,15 @@ class MonitorIndex:
                 seen.add((comp.id, m.id))
                 cov.matches.append(Match(comp, m, term, f"{how} (member of composite {comp.id})", certain,
                                          comp.mute_for(tags, self.downtimes, self.now)))
+        matched = {id(x.member) for x in cov.matches}
+        for m in self.non_covering_monitors:
+            if id(m) in matched:
+                continue  # it also watches the right metric
+            sel = self.selects(m, tags, NON_COVERING_METRICS)
+            if sel is not None:
+                cov.non_covering.append(NonCovering(m, sel[0], sel[1]))
+        order = list(NON_COVERING_METRICS)  # number_of_messages_sent, the one that looks most like coverage, first
+        cov.non_covering.sort(key=lambda n: (order.index(n.term.metric), n.monitor.id or 0))
         cov.unreadable = list(self.unreadable)
+        cov.maybe = [m for m in self.unreadable if _may_watch(m, target)]
         return cov

@@ -46,6 +46,12 @@ def _ts(value: Any) -> dt.datetime | None:
     return None
 
 
+def _short_error(exc: Exception, limit: int = 300) -> str:
+    """A parse error for reports: errors quote the query, which may be long."""
+    text = str(exc) if isinstance(exc, QueryError) else f"the query nests too deeply ({type(exc).__name__})"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -180,6 +186,15 @@ class Monitor:
     parsed: MetricQuery | None = field(default=None, compare=False, hash=False, repr=False)
     parse_error: str = ""
     members: tuple[CompositeMember, ...] = ()
+    #: Set on a stand-in for a composite's member that could not be read (GetMonitor denied or failing): its
+    #: query, so what it watches, is unknown.
+    read_error: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    @classmethod
+    def unreadable(cls, monitor_id: int, error: Any) -> Monitor:
+        reason = getattr(error, "reason", str(error))
+        return cls(id=monitor_id, name=f"monitor {monitor_id}", type="unknown", query="",
+                   parse_error=f"it could not be read: {reason}", read_error=error)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Monitor:
@@ -188,16 +203,18 @@ class Monitor:
         query = _str(data.get("query"))
         options = data.get("options") if isinstance(data.get("options"), Mapping) else {}
         parsed, error, members = None, "", ()
+        # The parsers bound size and nesting (QueryError); RecursionError is a last guard: one monitor's query
+        # is that monitor's problem, never the whole listing's.
         if mtype in METRIC_TYPES:
             try:
                 parsed = parse_metric_query(query)
-            except QueryError as exc:
-                error = str(exc)
+            except (QueryError, RecursionError) as exc:
+                error = _short_error(exc)
         elif mtype == COMPOSITE_TYPE:
             try:
                 members = tuple(parse_composite(query))
-            except QueryError as exc:
-                error = str(exc)
+            except (QueryError, RecursionError) as exc:
+                error = _short_error(exc)
         raw_downtimes = data.get("matching_downtimes")
         raw_downtimes = raw_downtimes if isinstance(raw_downtimes, list) else []
         downtimes = tuple(d for d in (Downtime.from_matching(x, mid) for x in raw_downtimes) if d is not None)

@@ -42,6 +42,17 @@ class QueryError(ValueError):
     """A query auditor cannot read. The message says where."""
 
 
+#: Bounds on what auditor parses, so one monitor can never stall or crash the scan: a longer query, or one
+#: nested deeper (parentheses, negations), is that monitor's parse error ("unreadable"), nothing more.
+MAX_QUERY_CHARS = 50_000
+MAX_NESTING = 100
+
+
+def _check_size(text: str, what: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"{what} is {len(text)} characters long; auditor reads at most {MAX_QUERY_CHARS}")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # windows
 
@@ -79,9 +90,31 @@ def _not(value: Tri) -> Tri:
     return None if value is None else not value
 
 
-@lru_cache(maxsize=1024)
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile("^" + ".*".join(re.escape(p) for p in pattern.split("*")) + "$", re.IGNORECASE | re.DOTALL)
+@lru_cache(maxsize=4096)
+def _glob_match(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches ``pattern`` whose only wildcard is ``*`` (case-insensitive).
+
+    Greedy matching with one backtrack point, O(len(pattern) × len(value)) at worst: a regex built from a
+    pattern with many ``*`` can backtrack for minutes on a value that almost matches.
+    """
+    p, v = pattern.lower(), value.lower()
+    i = j = 0
+    star, mark = -1, 0
+    while j < len(v):
+        if i < len(p) and p[i] != "*" and p[i] == v[j]:
+            i += 1
+            j += 1
+        elif i < len(p) and p[i] == "*":
+            star, mark = i, j
+            i += 1
+        elif star >= 0:
+            i, mark = star + 1, mark + 1
+            j = mark
+        else:
+            return False
+    while i < len(p) and p[i] == "*":
+        i += 1
+    return i == len(p)
 
 
 class Scope:
@@ -117,7 +150,7 @@ class _Term(Scope):
     def evaluate(self, tags: Mapping[str, str]) -> Tri:
         if self.key is None or self.key not in tags:
             return None
-        return bool(_glob(self.value).match(tags[self.key]))
+        return _glob_match(self.value, tags[self.key])
 
     def terms(self, negated: bool = False):
         if self.key is not None:
@@ -181,9 +214,17 @@ def _tokenize_scope(text: str) -> list[str]:
 
 class _ScopeParser:
     def __init__(self, text: str) -> None:
+        _check_size(text, "scope")
         self.text = text
         self.tokens = _tokenize_scope(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        """Enter one level of parentheses or negation; refuse to go deeper than :data:`MAX_NESTING`."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise QueryError(f"scope {self.text[:80]!r}… nests more than {MAX_NESTING} levels deep")
 
     def peek(self) -> str | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -230,17 +271,25 @@ class _ScopeParser:
         tok = self.peek()
         if tok == "!" or (tok or "").upper() == "NOT":
             self.take()
-            return _Not(self.unary(key))
+            self.nest()
+            node: Scope = _Not(self.unary(key))
+            self.depth -= 1
+            return node
         if tok is not None and tok.startswith("-") and len(tok) > 1 and key is None:
             self.tokens[self.i] = tok[1:]
-            return _Not(self.unary(key))
+            self.nest()
+            node = _Not(self.unary(key))
+            self.depth -= 1
+            return node
         return self.primary(key)
 
     def primary(self, key: str | None) -> Scope:
         tok = self.take()
         if tok == "(":
+            self.nest()
             node = self.expr(key)
             self.expect(")")
+            self.depth -= 1
             return node
         if tok in (")", ",") or tok.upper() in ("AND", "OR", "IN"):
             raise QueryError(f"scope {self.text!r}: unexpected {tok!r}")
@@ -262,8 +311,10 @@ class _ScopeParser:
         k = k.lower()
         if v == "" and self.peek() == "(":
             self.take()
+            self.nest()
             node = self.expr(k)
             self.expect(")")
+            self.depth -= 1
             return node
         return _Term(k, v.lower())
 
@@ -296,7 +347,8 @@ def parse_scope(text: str) -> Scope:
 
 _COMPARATORS = (">=", "<=", "==", "!=", ">", "<")
 _TERM_RE = re.compile(
-    r"(?:(?P<agg>[a-z0-9_]+)\s*:\s*)?"
+    # (?<!…): a term starts at a word boundary; trying every position inside a long word is quadratic.
+    r"(?<![a-z0-9_.])(?:(?P<agg>[a-z0-9_]+)\s*:\s*)?"
     r"(?P<metric>[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)+)\s*"
     r"\{(?P<scope>[^{}]*)\}"
     r"(?P<tail1>(?:\s*\.[a-z_]+\([^()]*\))*)"
@@ -304,7 +356,7 @@ _TERM_RE = re.compile(
     r"(?P<tail2>(?:\s*\.[a-z_]+\([^()]*\))*)",
     re.IGNORECASE,
 )
-_FUNC_RE = re.compile(r"([a-z_][a-z0-9_]*)\s*\(", re.IGNORECASE)
+_FUNC_RE = re.compile(r"(?<![a-z0-9_])([a-z_][a-z0-9_]*)\s*\(", re.IGNORECASE)
 
 #: Expression functions whose result is the change between points — a change detection in a threshold shell.
 CHANGE_FUNCTIONS = frozenset({"diff", "monotonic_diff", "derivative"})
@@ -446,6 +498,7 @@ def parse_metric_query(query: str) -> MetricQuery:
     raw = (query or "").strip()
     if not raw:
         raise QueryError("empty query")
+    _check_size(raw, "the query")
     name, args, end = _leading_call(raw)
     rest = raw[end:].lstrip()
     if not rest.startswith(":"):
@@ -521,6 +574,7 @@ _COMPOSITE_TOKEN_RE = re.compile(r"\s*(\d+|&&|\|\||!|\(|\))")
 def parse_composite(query: str) -> list[CompositeMember]:
     """``123 && (456 || !789)`` → members with their polarity. Raises :class:`QueryError`."""
     text = (query or "").strip()
+    _check_size(text, "the composite query")
     tokens, pos = [], 0
     while pos < len(text):
         m = _COMPOSITE_TOKEN_RE.match(text, pos)
@@ -533,24 +587,26 @@ def parse_composite(query: str) -> list[CompositeMember]:
     members: list[CompositeMember] = []
     i = 0
 
-    def expr(neg: bool) -> None:
+    def expr(neg: bool, depth: int) -> None:
         nonlocal i
-        unary(neg)
+        unary(neg, depth)
         while i < len(tokens) and tokens[i] in ("&&", "||"):
             i += 1
-            unary(neg)
+            unary(neg, depth)
 
-    def unary(neg: bool) -> None:
+    def unary(neg: bool, depth: int) -> None:
         nonlocal i
+        if depth > MAX_NESTING:
+            raise QueryError(f"composite query {text[:80]!r}… nests more than {MAX_NESTING} levels deep")
         if i >= len(tokens):
             raise QueryError(f"composite query {query!r} ends early")
         tok = tokens[i]
         if tok == "!":
             i += 1
-            unary(not neg)
+            unary(not neg, depth + 1)
         elif tok == "(":
             i += 1
-            expr(neg)
+            expr(neg, depth + 1)
             if i >= len(tokens) or tokens[i] != ")":
                 raise QueryError(f"unbalanced parentheses in composite query {query!r}")
             i += 1
@@ -562,7 +618,7 @@ def parse_composite(query: str) -> list[CompositeMember]:
 
     if not tokens:
         raise QueryError("empty composite query")
-    expr(False)
+    expr(False, 0)
     if i != len(tokens):
         raise QueryError(f"unexpected {tokens[i]!r} in composite query {query!r}")
     return members

@@ -188,6 +188,7 @@ class _Fault:
     delay: float
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    path: str | None = None  # exact path, instead of the prefix
 
 
 class DatadogServer:
@@ -267,8 +268,10 @@ class DatadogServer:
         delay: float = 0.0,
         headers: dict[str, str] | None = None,
         body: Any = None,
+        path: str | None = None,
     ) -> None:
-        """Make the next ``times`` requests under ``path_prefix`` fail with ``status`` after ``delay`` seconds.
+        """Make the next ``times`` requests under ``path_prefix`` (or to exactly ``path``) fail with ``status``
+        after ``delay`` seconds.
 
         ``status`` 200 (or 0) with a delay answers normally, only late — a slow API. 429 carries
         ``X-RateLimit-Limit/Period/Remaining/Reset/Name`` (override any with ``headers``). ``body`` replaces
@@ -279,7 +282,11 @@ class DatadogServer:
             hdrs = {"X-RateLimit-Limit": "100", "X-RateLimit-Period": "10", "X-RateLimit-Remaining": "0",
                     "X-RateLimit-Reset": "1", "X-RateLimit-Name": "monitors_list", **hdrs}
         with self._lock:
-            self._faults.append(_Fault(int(status), int(times), path_prefix, float(delay), hdrs, body))
+            self._faults.append(_Fault(int(status), int(times), path_prefix, float(delay), hdrs, body, path))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     def slow(self, delay: float, times: int = 1, path_prefix: str = "/api/") -> None:
         self.fail(200, times=times, path_prefix=path_prefix, delay=delay)
@@ -291,7 +298,7 @@ class DatadogServer:
     def _take_fault(self, path: str) -> _Fault | None:
         with self._lock:
             for f in self._faults:
-                if f.remaining > 0 and path.startswith(f.path_prefix):
+                if f.remaining > 0 and (path == f.path if f.path is not None else path.startswith(f.path_prefix)):
                     f.remaining -= 1
                     return f
         return None

@@ -21,6 +21,7 @@ FAMILIES = (
     "auditor.demo.seed_sqs_lambda",
     "auditor.demo.seed_ecs",
     "auditor.demo.seed_s3",
+    "auditor.demo.seed_pipeline",
 )
 
 LAMBDA_ASSUME = {

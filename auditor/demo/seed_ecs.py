@@ -34,6 +34,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "search-indexer": {"fail": {"SC-1"}},
     "price-sync": {"clean": {"SC-1", "SC-2"}},
     "catalog-feed": {"clean": {"SC-1"}},
+    "price-alerts": {"fail": {"SC-1"}},  # calls pricing's Service Connect alias, although pricing is also in DNS
     # ECS services
     "shop/checkout": {"clean": {"SC-4"}},
     "shop/catalog": {"clean": {"SC-4"}},
@@ -44,7 +45,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "shop/storefront": {"clean": {"SC-4"}},
     "shop/shipping": {"fail": {"SC-3"}},
     "shop/fulfilment": {"clean": {"SC-3"}},
-    "shop/pricing": {"clean": {"SC-3"}},
+    "shop/pricing": {"clean": {"SC-3", "SC-4"}},
     "backoffice/reviews": {"fail": {"SC-4"}},
     # Task definitions
     "checkout:1": {"clean": {"FL-1", "FL-2", "FL-3", "FL-4", "FL-5", "FL-6", "FL-7", "FL-8"}},
@@ -75,6 +76,7 @@ def datadog_logs(service: str, source: str = "python", **overrides: Any) -> dict
         "compress": "gzip",
     }
     plain_key = overrides.pop("apikey", None)
+    blank_key = overrides.pop("blank_apikey", False)  # an empty apikey option beside the key in secretOptions
     for key, value in overrides.items():
         if value is None:
             options.pop(key, None)
@@ -85,6 +87,8 @@ def datadog_logs(service: str, source: str = "python", **overrides: Any) -> dict
         options["apikey"] = plain_key
     else:
         log["secretOptions"] = [{"name": "apikey", "valueFrom": DD_SECRET_ARN}]
+        if blank_key:
+            options["apikey"] = ""
     return log
 
 
@@ -231,9 +235,10 @@ def seed(ctx) -> None:
             cfg["namespace"] = namespace
         return cfg
 
-    # checkout: client side only; everything FireLens/APM right.
+    # checkout: client side only; everything FireLens/APM right. Its options carry an empty apikey beside the key
+    # in secretOptions (as some templates render it): no key is leaked, so not FL-2.
     service("checkout", task_definition("checkout", [
-        app("checkout", log=datadog_logs("checkout"), env={
+        app("checkout", log=datadog_logs("checkout", blank_apikey=True), env={
             "CATALOG_URL": f"http://catalog:{PORT}", "CART_URL": f"http://cart:{PORT}",
             "DD_SERVICE": "checkout", "DD_ENV": "prod", "DD_VERSION": "1.4.2"}),
         log_router(), datadog_agent(),
@@ -276,16 +281,19 @@ def seed(ctx) -> None:
     ]), serviceConnectConfiguration=client_server("search-v1"))
     ecs.update_service(cluster=CLUSTER, service="search", serviceConnectConfiguration=client_server("search"))
 
-    # storefront: client side only, calls the others by their Service Connect names; healthy.
+    # storefront: client side only, calls the others by their Service Connect names; healthy. Its Datadog output
+    # sets no Host: Fluent Bit then uses the US1 intake, so FL-4 fires only when the audited Datadog site is another.
     service("storefront", task_definition("storefront", [
-        app("storefront", log=datadog_logs("storefront", source="nodejs"), env={
+        app("storefront", log=datadog_logs("storefront", source="nodejs", Host=None), env={
             "CATALOG_URL": f"http://catalog:{PORT}", "RECOMMENDATIONS_URL": f"http://recommendations:{PORT}",
             "SEARCH_URL": f"http://search:{PORT}", "INVENTORY_URL": f"http://inventory-api.shop:{PORT}"}),
         log_router(),
     ]), serviceConnectConfiguration={"enabled": True, "namespace": SC_NAMESPACE})
 
     # DNS service discovery in shop.local: shipping is only called by fulfilment (SC-3 info); pricing is
-    # called by the price-sync Lambda (DNS needed); fulfilment has no callers.
+    # called by the price-sync Lambda (DNS needed); fulfilment has no callers. pricing is also a Service Connect
+    # client-and-server under the alias "pricing": a Lambda calling that name cannot resolve it (SC-1), although
+    # pricing.shop.local is in DNS — the finding names the DNS name to use.
     service("shipping", task_definition("shipping", [app("shipping", log=awslogs("shipping"))]),
             serviceRegistries=[{"registryArn": dns_service("shipping")}])
     service("fulfilment", task_definition("fulfilment", [
@@ -295,7 +303,8 @@ def seed(ctx) -> None:
         app("pricing", log=awslogs("pricing"),
             env={"DD_SERVICE": "pricing", "DD_AGENT_HOST": "datadog-agent"}),  # DD_AGENT_HOST on Fargate (FL-7 low)
         datadog_agent(),
-    ]), sg=pricing_sg, serviceRegistries=[{"registryArn": dns_service("pricing")}])
+    ]), sg=pricing_sg, serviceRegistries=[{"registryArn": dns_service("pricing")}],
+            serviceConnectConfiguration=client_server("pricing"))
 
     # emails: no discovery at all (the 11th service of the cluster: DescribeServices needs two batches).
     service("emails", task_definition("emails", [app("emails", log=awslogs("emails"), port=False)]))
@@ -312,5 +321,7 @@ def seed(ctx) -> None:
                                     "EXPORT_BUCKET": "shop-catalog-exports"},
                  VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [pricing_lambda_sg]})
     ctx.function("search-indexer", env={"SEARCH_ENDPOINT": f"search-v1:{PORT}"})
+    ctx.function("price-alerts", env={"PRICING_URL": f"http://pricing:{PORT}/alerts"},
+                 VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [pricing_lambda_sg]})
     ctx.function("catalog-feed", env={"PARTNER_API": "https://api.partner.example/catalog",
                                       "FEED_NAME": "catalog-feed"})

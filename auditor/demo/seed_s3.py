@@ -23,6 +23,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "shop-legacy-bad-values": {"fail": {"BP-3"}, "clean": {"BP-1", "BP-2", "BP-4"}},
     "shop-host-bits": {"fail": {"BP-3"}, "clean": {"BP-1", "BP-2", "BP-4"}},  # BP-3 at low
     "shop-public-site": {"fail": {"BP-4"}, "clean": {"BP-1", "BP-2", "BP-3"}},
+    # Deny statements only, one with a mistyped range: BP-3, but no Allow, so it cannot be public (not BP-4).
+    "shop-archive": {"fail": {"BP-3"}, "clean": {"BP-1", "BP-2", "BP-4"}},
     "shop-healthy": {"clean": {"BP-1", "BP-2", "BP-3", "BP-4"}},
     "shop-no-policy": {"clean": {"BP-1", "BP-2", "BP-3", "BP-4"}},
     "shop-report-signer": {"fail": {"BP-5"}},
@@ -37,6 +39,7 @@ SEVERITIES = {
     ("shop-legacy-bad-values", "BP-3"): "high",
     ("shop-host-bits", "BP-3"): "low",
     ("shop-public-site", "BP-4"): "high",
+    ("shop-archive", "BP-3"): "high",
     ("shop-report-signer", "BP-5"): "info",
 }
 
@@ -93,6 +96,16 @@ POLICIES: dict[str, dict[str, Any]] = {
     "shop-public-site": _doc(
         {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
          "Resource": "arn:aws:s3:::shop-public-site/*"}),
+    # Access comes from the owner account's IAM policies; the bucket policy only denies: deletes from outside the
+    # office (whose range has a typo: BP-3) and requests without TLS. Without an Allow it grants nothing, so the
+    # statement BP-3 cannot interpret does not make the bucket public (not BP-4).
+    "shop-archive": _doc(
+        {"Sid": "DenyDeletesOutsideOffice", "Effect": "Deny", "Principal": "*",
+         "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Resource": "arn:aws:s3:::shop-archive/*",
+         "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/33"}}},
+        {"Sid": "DenyWithoutTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": _both("shop-archive"), "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ),
     # Org members through the shop's endpoint only, required one key per statement (nothing to report).
     "shop-healthy": _doc(
         {"Sid": "DenyOutsideOrg", "Effect": "Deny", "Principal": "*", "Action": "s3:*",

@@ -20,7 +20,8 @@ DEMO_ACCESS_KEY = "testing"
 DEMO_SECRET_KEY = "testing"
 
 #: Narrow extensions of the moto server, installed before it starts (each module has ``install()``).
-MOTO_EXTENSIONS = ("auditor.demo.moto_ext", "auditor.demo.moto_lambda_code", "auditor.demo.moto_iam_sigv4")
+MOTO_EXTENSIONS = ("auditor.demo.moto_ext", "auditor.demo.moto_lambda_code", "auditor.demo.moto_iam_sigv4",
+                   "auditor.demo.moto_lambda_health")
 
 
 def free_port() -> int:

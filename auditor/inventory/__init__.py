@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ec2 import Ec2Inventory
     from .ecs import EcsInventory
     from .iam import IamInventory
+    from .kms import KmsInventory
     from .s3 import S3Inventory
     from .sqs import SqsInventory
 
@@ -83,6 +84,12 @@ class RegionInventory:
         return Ec2Inventory(self)
 
     @cached_property
+    def kms(self) -> KmsInventory:
+        from .kms import KmsInventory
+
+        return KmsInventory(self)
+
+    @cached_property
     def cloudmap(self) -> CloudMapInventory:
         from .cloudmap import CloudMapInventory
 
@@ -107,6 +114,7 @@ class FileInputs:
 
     task_definitions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, taskDefinition)
     policies: list[tuple[str, Any]] = field(default_factory=list)  # (path, parsed JSON or raw text)
+    notes: list[str] = field(default_factory=list)  # what each file was read as, which were skipped
 
 
 class Inventory:
@@ -156,6 +164,24 @@ class Inventory:
         futures = [self.pools.listing.submit(job) for _, job in jobs(self, keys)]
         for fut in futures:
             fut.result()
+
+    def consumer_roles(self) -> list[str]:
+        """Roles that functions (at the version or alias each mapping targets) with an enabled SQS mapping run
+        as; functions whose configuration cannot be read are left out (the checks report them)."""
+
+        def load() -> list[str]:
+            roles = set()
+            for region in self.regions:
+                mappings = capture(region.awslambda.sqs_mappings)
+                if isinstance(mappings, NotAvailable):
+                    continue
+                for m in mappings:
+                    fn = capture(lambda r=region, a=m.function_arn: r.awslambda.configuration(a))
+                    if not isinstance(fn, NotAvailable) and fn.role:
+                        roles.add(fn.role)
+            return sorted(roles)
+
+        return self.memo.get("consumer_roles", load)
 
     def workload_roles(self) -> WorkloadRoles:
         """The IAM roles Lambda functions and ECS tasks of the scanned regions run as, with who uses each, and

@@ -7,6 +7,7 @@ account take the same code path.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -28,7 +29,24 @@ from botocore.exceptions import (
 
 from .core import READ_ONLY_PREFIXES, CallStats, ConfigurationError, ReadOnlyViolation, translate
 
+log = logging.getLogger("auditor")
 _MAX_ATTEMPTS = int(os.environ.get("AUDITOR_AWS_MAX_ATTEMPTS", "8"))
+
+
+_loader_lock = threading.Lock()
+_loader: Any = None
+
+
+def _shared_loader() -> Any:
+    """One botocore data loader for the process: service models are parsed once, however many sessions (one
+    per account, one per scan) are made. The loader only reads botocore's bundled JSON; its cache is a dict."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            from botocore.loaders import create_loader
+
+            _loader = create_loader()
+        return _loader
 
 
 def _guard(model: Any, **_: Any) -> None:
@@ -44,7 +62,10 @@ class AwsAccount:
     def __init__(self, profile: str | None = None, *, workers: int = 8, stats: CallStats | None = None) -> None:
         self.stats = stats or CallStats()
         try:
-            self.session = boto3.Session(profile_name=profile)
+            # AWS_REGION is what every other AWS SDK and the CLI read first; botocore reads only
+            # AWS_DEFAULT_REGION and the profile's region, so it is passed on explicitly.
+            self.session = boto3.Session(profile_name=profile, region_name=os.environ.get("AWS_REGION") or None)
+            self.session._session.register_component("data_loader", _shared_loader())
             scoped = self.session._session.get_scoped_config()
         except ProfileNotFound as exc:
             raise ConfigurationError(f"AWS profile not found: {exc.kwargs.get('profile', profile)}") from None
@@ -79,7 +100,9 @@ class AwsAccount:
         # after-call fires once per API call, success or error, with the retries it took.
         attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
         if attempts and model is not None:
-            self.stats.record_retry(f"{model.service_model.service_name}:{model.name}", attempts)
+            key = f"{model.service_model.service_name}:{model.name}"
+            self.stats.record_retry(key, attempts)
+            log.info("%s: %d retr%s (throttled or failed, then answered)", key, attempts, "y" if attempts == 1 else "ies")
 
     def validate_regions(self, regions: list[str]) -> None:
         """Refuse region names no AWS partition knows (a typo would otherwise look like an outage)."""

@@ -97,14 +97,15 @@ class CloudMapInventory:
         svc = self.service(registry_arn)
         return Registry(svc, self.namespace(svc.namespace_id))
 
-    def prefetch_for(self, services) -> None:
-        """Every namespace (given as an ARN) and registry the ECS ``services`` use, concurrently.
-
-        Namespaces given by name need no call: endpoint names use the name.
-        """
+    def prefetch_namespaces(self, services) -> None:
+        """Every namespace the ECS ``services``' Service Connect configurations name by ARN, concurrently (a
+        namespace given by name needs no call: endpoint names use the name)."""
         namespaces = sorted({c.namespace for s in services for c in s.service_connect
                              if c.enabled and c.namespace.startswith(("arn:", "ns-"))})
         self._r.pools.map_detail(lambda r: capture(lambda: self.namespace(r)), namespaces)
+
+    def prefetch_registries(self, services) -> None:
+        """Every DNS service discovery registry of the ECS ``services``, with its namespace, concurrently."""
         registries = sorted({a for s in services for a in s.registry_arns})
         self._r.pools.map_detail(lambda a: capture(lambda: self.registry(a)), registries)
 

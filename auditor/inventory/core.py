@@ -28,6 +28,7 @@ _IAM_ACTION_OVERRIDES = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "GetBucketPolicyStatus"): "s3:GetBucketPolicyStatus",
+    ("s3", "GetBucketNotificationConfiguration"): "s3:GetBucketNotification",
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     ("lambda", "GetFunctionConfiguration"): "lambda:GetFunctionConfiguration",
     ("lambda", "ListFunctions"): "lambda:ListFunctions",
@@ -68,6 +69,7 @@ _NOT_FOUND_CODES = {
     "NamespaceNotFound",
     "ServiceNotFoundException",
     "ClusterNotFoundException",
+    "NotFoundException",
     "404",
 }
 

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..datadog.client import PERMISSION, DatadogClient
+from ..datadog.client import PERMISSION, DatadogClient, permission_for
 from ..datadog.coverage import MonitorIndex
 from ..datadog.monitors import Downtime, Monitor
 from ..datadog.settings import DatadogSettings, DatadogTuning
 from ..redact import register_secret, scrub
-from .core import CallStats, Memo, NotAvailable
+from .core import CallStats, Memo, NotAvailable, capture
 
 T = TypeVar("T")
 log = logging.getLogger("auditor.datadog")
@@ -40,7 +40,7 @@ def _guard(op: str, loader: Callable[[], T]) -> Callable[[], T]:
         except Exception as exc:  # noqa: BLE001
             log.debug("reading Datadog (%s) failed", op, exc_info=True)
             raise NotAvailable(f"{op}: could not read Datadog's answer ({type(exc).__name__}: "
-                               f"{scrub(str(exc))[:160]})", PERMISSION) from None
+                               f"{scrub(str(exc))[:160]})", permission_for(op)) from None
 
     return run
 
@@ -101,19 +101,21 @@ class DatadogInventory:
         missing = sorted(
             {member.monitor_id for m in listed if m.is_composite for member in m.members} - known
         )
-        extra = [m for m in (self.monitor(mid) for mid in missing) if m is not None]
+        extra = []
+        for mid in missing:
+            got = capture(lambda mid=mid: self.monitor(mid))
+            if isinstance(got, NotAvailable):  # what it watches is unknown: a stand-in says so
+                extra.append(Monitor.unreadable(mid, got))
+            elif got is not None:
+                extra.append(got)
         return listed + extra
 
     def monitor(self, monitor_id: int) -> Monitor | None:
-        """One monitor by id (``GET /api/v1/monitor/{id}``); None when it does not exist or is not readable."""
+        """One monitor by id (``GET /api/v1/monitor/{id}``); None when it no longer exists. Raises NotAvailable
+        when it cannot be read (denied, throttled…): a monitor that exists but cannot be read is not "none"."""
 
         def load() -> Monitor | None:
-            try:
-                data = self._api().get_monitor(int(monitor_id))
-            except NotAvailable as exc:
-                if exc.kind in ("not-found", "denied"):
-                    return None  # deleted, or restricted to roles this key does not have
-                raise
+            data = self._api().get_monitor(int(monitor_id))  # a deleted one answers 404: None
             return Monitor.from_api(data) if data else None
 
         return self.memo.get(("monitor", int(monitor_id)), _guard("GetMonitor", load))
@@ -129,20 +131,25 @@ class DatadogInventory:
         return self._api().api_key_valid()
 
     # -- derived ------------------------------------------------------------------------------------------
-    def index(self) -> MonitorIndex:
-        """Monitors and downtimes joined for coverage questions. Raises NotAvailable if monitors cannot be read.
+    def index(self, *, downtimes: bool = True) -> MonitorIndex:
+        """Monitors (and, with ``downtimes``, active downtimes) joined for coverage questions. Raises
+        NotAvailable if monitors cannot be read.
 
-        Downtimes are a second source for mutes (monitors already carry their ``matching_downtimes``), so a
-        failure to list them is remembered in :attr:`downtimes_error` rather than failing the index.
+        Coverage does not depend on mutes, so only the verdicts that depend on a monitor *not* being muted (DD-4)
+        ask for downtimes. A failure to list them does not fail the index, but it is remembered in
+        :attr:`downtimes_error` and on the index: those verdicts are then not evaluated, never passed. Without
+        ``downtimes``, mutes come from the monitors' own fields only (``silenced``, ``matching_downtimes``).
         """
 
         def load() -> MonitorIndex:
             monitors = self.monitors()
+            if not downtimes:
+                return MonitorIndex(monitors, [], now=self.now)
             try:
-                downtimes = self.downtimes()
+                listed = self.downtimes()
             except NotAvailable as exc:
                 self.downtimes_error = exc
-                downtimes = []
-            return MonitorIndex(monitors, downtimes, now=self.now)
+                return MonitorIndex(monitors, [], now=self.now, downtimes_error=exc)
+            return MonitorIndex(monitors, listed, now=self.now)
 
-        return self.memo.get("index", load)
+        return self.memo.get(("index", downtimes), load)

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 
 #: DescribeServices accepts at most this many services per call.
 DESCRIBE_SERVICES_BATCH = 10
+#: Bounds on a task definition auditor reads (nesting of its JSON, characters of its keys and values), far beyond
+#: what a real one needs. A task definition past them is *not evaluated* on its own; it never makes a check fail
+#: for every task definition (deep nesting breaks recursion, huge values make matching slow).
+MAX_TASK_DEFINITION_DEPTH = 32
+MAX_TASK_DEFINITION_CHARS = 512 * 1024
 #: The largest pages ListClusters / ListServices hand out.
 LIST_PAGE_SIZE = 100
 
@@ -312,6 +317,30 @@ class TaskDefinition:
         return Resource("aws", self.account, self.region, "ecs-task-definition", self.label, self.arn)
 
 
+def task_definition_problem(raw: Any) -> str:
+    """Why a task definition document is beyond what auditor reads ("" when it is within the bounds).
+
+    Walks the document iteratively (no recursion), stopping at the first bound it crosses.
+    """
+    chars = 0
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_TASK_DEFINITION_DEPTH:
+                return f"nests more than {MAX_TASK_DEFINITION_DEPTH} levels deep"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    chars += len(key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, str):
+            chars += len(value)
+        if chars > MAX_TASK_DEFINITION_CHARS:
+            return f"is larger than {MAX_TASK_DEFINITION_CHARS // 1024} KiB of keys and values"
+    return ""
+
+
 def _family_revision(arn: str) -> tuple[str, str]:
     tail = arn.rsplit("/", 1)[-1]
     family, _, revision = tail.partition(":")
@@ -468,6 +497,9 @@ class EcsInventory:
         got = self._r.aws.call("ecs", self._r.name, "DescribeTaskDefinition", taskDefinition=arn)
         raw = got.get("taskDefinition") or {}
         register_task_definition_secrets(raw)
+        problem = task_definition_problem(raw)
+        if problem:
+            raise NotAvailable(f"the task definition {problem}, beyond what auditor reads")
         return TaskDefinition(
             arn=str(raw.get("taskDefinitionArn") or arn),
             region=self._r.name,
@@ -514,4 +546,5 @@ __all__ = [
     "cluster_resource",
     "masked_environment",
     "register_task_definition_secrets",
+    "task_definition_problem",
 ]

@@ -52,12 +52,23 @@ class IamInventory:
     def managed_policy(self, policy_arn: str) -> IdentityPolicy:
         return self._inv.memo.get(("iam.managed", policy_arn), lambda: self._load_managed(policy_arn))
 
-    def prefetch_roles(self, role_arns: list[str]) -> None:
-        """Read many roles' policies concurrently: first every role's listings, then every inline document and
-        every distinct attached policy (a managed policy shared by many roles is read once)."""
+    def permissions_boundary(self, role_arn: str) -> IdentityPolicy | None:
+        """The managed policy set as the role's permissions boundary (``GetRole``), None when it has none."""
+
+        arn = self._boundary(role_arn)
+        return self.managed_policy(arn) if arn else None
+
+    def _boundary(self, role_arn: str) -> str:
+        return self._inv.memo.get(("iam.boundary", role_arn), lambda: self._boundary_arn(role_arn))
+
+    def prefetch_roles(self, role_arns, *, boundaries: bool = False) -> None:
+        """Read many roles' policies concurrently: first every role's listings (and, with ``boundaries``, its
+        permissions boundary), then every inline document and every distinct attached or boundary policy (a
+        managed policy shared by many roles is read once)."""
         roles = sorted(set(role_arns))
         listed = self._inv.pools.map_detail(lambda a: capture(lambda: self._listing(a)), roles)
-        jobs: list = []
+        bounds = self._inv.pools.map_detail(lambda a: capture(lambda: self._boundary(a)), roles) if boundaries else []
+        jobs: list = [lambda p=b: self.managed_policy(p) for b in set(bounds) if isinstance(b, str) and b]
         for arn, got in zip(roles, listed, strict=True):
             if isinstance(got, NotAvailable):
                 continue
@@ -67,6 +78,10 @@ class IamInventory:
         self._inv.pools.map_detail(capture, jobs)
         for arn in roles:
             capture(lambda a=arn: self.role_policies(a))  # assembled from the memo, no calls
+
+    def _boundary_arn(self, role_arn: str) -> str:
+        got = self._aws().call("iam", self._region, "GetRole", RoleName=role_name(role_arn)).get("Role") or {}
+        return str((got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") or "")
 
     def _aws(self):
         if self._inv.aws is None:

@@ -51,9 +51,9 @@ class Operation:
     @property
     def iam_action(self) -> str:
         if self.service == "datadog":
-            from ..datadog.client import PERMISSION
+            from ..datadog.client import permission_for
 
-            return PERMISSION
+            return permission_for(self.name)
         return iam_action(self.service, self.name)
 
     def __str__(self) -> str:
@@ -99,8 +99,12 @@ def _warm_code(region: RegionInventory) -> None:
     region.awslambda.prefetch_code(_sqs_mapped_functions(region))
 
 
-def _warm_cloudmap(region: RegionInventory) -> None:
-    region.cloudmap.prefetch_for(region.ecs.services())
+def _warm_namespaces(region: RegionInventory) -> None:
+    region.cloudmap.prefetch_namespaces(region.ecs.services())
+
+
+def _warm_registries(region: RegionInventory) -> None:
+    region.cloudmap.prefetch_registries(region.ecs.services())
 
 
 def _warm_network(region: RegionInventory) -> None:
@@ -114,6 +118,14 @@ def _warm_public_access(inv: Inventory) -> None:
 
 def _warm_workload_roles(inv: Inventory) -> None:
     inv.iam.prefetch_roles(inv.workload_roles())
+
+
+def _warm_consumer_roles(inv: Inventory) -> None:
+    inv.iam.prefetch_roles(inv.consumer_roles(), boundaries=True)
+
+
+def _warm_queue_keys(region: RegionInventory) -> None:
+    region.kms.prefetch_for([q.kms_key for q in region.sqs.queues() if q.kms_key and q.error is None])
 
 
 LOADS: dict[str, Load] = {
@@ -140,9 +152,15 @@ LOADS: dict[str, Load] = {
         Load("ecs.task_definitions", REGION, _ops("ecs:DescribeTaskDefinition"),
              "the task definitions the services' live deployments run", lambda r: r.ecs.task_definitions_in_use(),
              after=("ecs.services",)),
-        Load("cloudmap.discovery", REGION, _ops("servicediscovery:GetNamespace", "servicediscovery:GetService"),
-             "the Cloud Map namespaces and registries the services use", _warm_cloudmap,
+        Load("cloudmap.namespaces", REGION, _ops("servicediscovery:GetNamespace"),
+             "the Cloud Map namespaces the services' Service Connect configurations name by ARN", _warm_namespaces,
              after=("ecs.services",)),
+        Load("cloudmap.registries", REGION, _ops("servicediscovery:GetService", "servicediscovery:GetNamespace"),
+             "the services' DNS service discovery registries and their namespaces", _warm_registries,
+             after=("ecs.services",)),
+        Load("kms.queue_keys", REGION, _ops("kms:DescribeKey", "kms:GetKeyPolicy"),
+             "the KMS keys the region's queues are encrypted with, and their key policies", _warm_queue_keys,
+             after=("sqs.queues",)),
         Load("ec2.network", REGION, _ops("ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"),
              "subnets and security groups of the region", _warm_network),
         # -- once per account -------------------------------------------------------------------------------
@@ -153,6 +171,13 @@ LOADS: dict[str, Load] = {
         Load("s3.public_access", ACCOUNT, _ops("s3:GetPublicAccessBlock", "s3control:GetPublicAccessBlock"),
              "Block Public Access settings of the account and of each bucket with a policy", _warm_public_access,
              after=("s3.policies",)),
+        Load("s3.notifications", ACCOUNT, _ops("s3:GetBucketNotificationConfiguration"),
+             "every bucket's event notifications", lambda inv: inv.s3.notifications(), after=("s3.buckets",)),
+        Load("iam.consumer_roles", ACCOUNT,
+             _ops("iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicy",
+                  "iam:GetPolicyVersion", "iam:GetRole"),
+             "identity policies and permissions boundaries of the roles that functions with SQS mappings run as",
+             _warm_consumer_roles, after=("lambda.mappings", "lambda.configurations")),
         Load("iam.workload_roles", ACCOUNT,
              _ops("iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicy",
                   "iam:GetPolicyVersion"),

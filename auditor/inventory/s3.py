@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from botocore.exceptions import ClientError
 
@@ -31,11 +33,48 @@ class Bucket:
         return Resource("aws", self.account, self.region, "s3-bucket", self.name, self.arn)
 
 
+@dataclass(frozen=True)
+class QueueNotification:
+    """One ``QueueConfigurations[]`` entry of a bucket's event notifications."""
+
+    id: str
+    queue_arn: str
+    events: tuple[str, ...]
+
+
 def _code(exc: NotAvailable) -> str:
     cause = exc.__cause__
     if isinstance(cause, ClientError):
         return str(cause.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+_ENDPOINT_LOCK = threading.Lock()
+
+
+def _honour_custom_endpoint(client: Any, account: str) -> None:
+    """Make an s3control client call the configured endpoint itself.
+
+    s3control's endpoint rules prefix the account id to the host (``<account>.s3-control.<region>.amazonaws.com``)
+    and do the same to a custom endpoint: ``http://127.0.0.1:PORT`` becomes ``<account>.127.0.0.1:PORT``, which
+    does not resolve. The account travels in the ``x-amz-account-id`` header anyway, so for a custom endpoint
+    only, the prefix is removed before the request is signed. Registered once per client.
+    """
+    with _ENDPOINT_LOCK:
+        if getattr(client, "_auditor_endpoint_honoured", False):
+            return
+        host = urlsplit(client.meta.endpoint_url or "").netloc
+        if not host:
+            return
+
+        def strip_account_prefix(request: Any, **_: Any) -> None:
+            parts = urlsplit(request.url)
+            if parts.netloc == f"{account}.{host}":
+                request.url = urlunsplit(parts._replace(netloc=host))
+
+        client.meta.events.register(f"before-sign.{client.meta.service_model.service_id.hyphenize()}",
+                                    strip_account_prefix)
+        client._auditor_endpoint_honoured = True
 
 
 def _region(location: Any) -> str:
@@ -91,6 +130,16 @@ class S3Inventory:
         """(bucket, policy text | None when it has none | NotAvailable) for every bucket, fetched concurrently."""
         return self._inv.memo.get("s3.policies", self._load_policies)
 
+    def notifications(self) -> list[tuple[Bucket | str, list[QueueNotification] | NotAvailable]]:
+        """(bucket, its SQS event notifications | NotAvailable) for every bucket, fetched concurrently."""
+
+        def one(b: Bucket | NotAvailable) -> tuple[Bucket | str, list[QueueNotification] | NotAvailable]:
+            if isinstance(b, NotAvailable):
+                return getattr(b, "bucket", "?"), b
+            return b, capture(lambda: self._get_notifications(b))
+
+        return self._inv.memo.get("s3.notifications", lambda: self._inv.pools.map_detail(one, self.buckets()))
+
     # -- details ------------------------------------------------------------------------------------------
     def region_of(self, name: str) -> str:
         return self._inv.memo.get(("s3.region", name), lambda: self._get_region(name))
@@ -117,15 +166,23 @@ class S3Inventory:
         self._inv.pools.map_detail(capture, jobs)
 
     def restricts_public(self, bucket: Bucket) -> bool | None:
-        """Whether RestrictPublicBuckets (bucket or account) neutralises public policies; None if unknown."""
+        """Whether RestrictPublicBuckets (bucket or account) neutralises public policies; None if unknown (see
+        :meth:`block_public_access_errors` for why)."""
         seen_unknown = False
-        for getter in (lambda: self.public_access_block(bucket.name, bucket.region), self.account_public_access_block):
+        for getter in self._pab_getters(bucket):
             got = capture(getter)
             if isinstance(got, NotAvailable):
                 seen_unknown = True
             elif got and got.get("RestrictPublicBuckets"):
                 return True
         return None if seen_unknown else False
+
+    def block_public_access_errors(self, bucket: Bucket) -> list[NotAvailable]:
+        """Why the bucket's or the account's Block Public Access settings could not be read (empty: both read)."""
+        return [got for got in (capture(g) for g in self._pab_getters(bucket)) if isinstance(got, NotAvailable)]
+
+    def _pab_getters(self, bucket: Bucket) -> tuple:
+        return (lambda: self.public_access_block(bucket.name, bucket.region), self.account_public_access_block)
 
     # -- loaders ------------------------------------------------------------------------------------------
     def _load_names(self) -> list[str]:
@@ -174,6 +231,16 @@ class S3Inventory:
             text = text.decode("utf-8", errors="replace")
         return text if text is not None else None
 
+    def _get_notifications(self, bucket: Bucket) -> list[QueueNotification]:
+        assert self._inv.aws is not None
+        got = self._inv.aws.call("s3", bucket.region, "GetBucketNotificationConfiguration", Bucket=bucket.name)
+        out = []
+        for i, q in enumerate(got.get("QueueConfigurations") or []):
+            if isinstance(q, dict) and q.get("QueueArn"):
+                out.append(QueueNotification(str(q.get("Id") or f"#{i + 1}"), str(q["QueueArn"]),
+                                             tuple(str(e) for e in q.get("Events") or ())))
+        return out
+
     def _get_pab(self, name: str, region: str | None) -> dict[str, bool] | None:
         assert self._inv.aws is not None
         try:
@@ -186,6 +253,8 @@ class S3Inventory:
 
     def _get_account_pab(self) -> dict[str, bool] | None:
         assert self._inv.aws is not None
+        if self._inv.aws.endpoint_overridden:
+            _honour_custom_endpoint(self._inv.aws.client("s3control", self._home), self._inv.account)
         try:
             got = self._inv.aws.call("s3control", self._home, "GetPublicAccessBlock", AccountId=self._inv.account)
         except NotAvailable as exc:
@@ -196,4 +265,4 @@ class S3Inventory:
         return dict(got.get("PublicAccessBlockConfiguration") or {})
 
 
-__all__ = ["Bucket", "NotAvailable", "S3Inventory"]
+__all__ = ["Bucket", "NotAvailable", "QueueNotification", "S3Inventory"]

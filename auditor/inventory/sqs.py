@@ -12,11 +12,22 @@ if TYPE_CHECKING:
     from . import RegionInventory
 
 
+#: The longest RedrivePolicy auditor parses. AWS's is a JSON object of two keys (about 150 characters); a longer
+#: value is not read, so parsing stays bounded work whatever an account (or a mock) returns.
+MAX_REDRIVE_POLICY_CHARS = 10_000
+
+
 @dataclass(frozen=True)
 class RedrivePolicy:
     dead_letter_target_arn: str
     max_receive_count: int | None
     raw: str = ""
+    error: str = ""  # non-empty: the policy exists but cannot be read (why); the queue is then not evaluated
+
+    @staticmethod
+    def unreadable(raw: str, why: str) -> RedrivePolicy:
+        shown = raw if len(raw) <= 200 else raw[:199] + "…"
+        return RedrivePolicy("", None, raw=shown, error=f"its RedrivePolicy {why}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,20 @@ class Queue:
             return None
 
     @property
+    def policy(self) -> str | None:
+        """The queue's access policy (``Policy`` attribute), None when it has none."""
+        return self.attributes.get("Policy") or None
+
+    @property
+    def kms_key(self) -> str | None:
+        """``KmsMasterKeyId`` when SSE-KMS is on (a key id, key ARN, alias or alias ARN)."""
+        return self.attributes.get("KmsMasterKeyId") or None
+
+    @property
+    def sse_sqs(self) -> bool:
+        return str(self.attributes.get("SqsManagedSseEnabled", "")).lower() == "true"
+
+    @property
     def visibility_timeout(self) -> int | None:
         return self._int("VisibilityTimeout")
 
@@ -54,12 +79,17 @@ class Queue:
         raw = self.attributes.get("RedrivePolicy")
         if not raw:
             return None
+        if isinstance(raw, str) and len(raw) > MAX_REDRIVE_POLICY_CHARS:
+            return RedrivePolicy.unreadable(raw, f"is {len(raw)} characters long; auditor reads at most "
+                                                 f"{MAX_REDRIVE_POLICY_CHARS}")
         try:
             doc: Any = json.loads(raw) if isinstance(raw, str) else raw
+        except RecursionError:
+            return RedrivePolicy.unreadable(str(raw), "nests too deeply to be read")
         except ValueError:
-            return RedrivePolicy("", None, raw=str(raw))
+            return RedrivePolicy.unreadable(str(raw), "is not valid JSON")
         if not isinstance(doc, dict):
-            return RedrivePolicy("", None, raw=str(raw))
+            return RedrivePolicy.unreadable(str(raw), "is not a JSON object")
         count = doc.get("maxReceiveCount")
         try:
             count = int(count) if count is not None else None

@@ -1,4 +1,5 @@
-"""S3 actions the engine enumerates, with the kind of resource each acts on."""
+"""S3 actions the engine enumerates, with the kind of resource each acts on; actions of other services (SQS,
+KMS, …) are judged like any other action but act on resources of their own shape."""
 
 from __future__ import annotations
 
@@ -35,5 +36,14 @@ _LEVEL = {a.lower(): "object" for a in OBJECT_ACTIONS} | {a.lower(): "bucket" fo
 
 @lru_cache(maxsize=1024)
 def level(action: str) -> str:
-    """``object``, ``bucket`` or ``any`` (an action the engine does not know)."""
-    return _LEVEL.get(action.lower(), "any")
+    """``object``, ``bucket``, ``any`` (an S3 action the engine does not know) or ``service`` (an action of
+    another service, e.g. ``sqs:SendMessage``, ``kms:Decrypt``: its resource is no bucket or object)."""
+    lc = action.lower()
+    if lc in _LEVEL:
+        return _LEVEL[lc]
+    return "service" if ":" in lc and not lc.startswith("s3:") else "any"
+
+
+def service(action: str) -> str:
+    """The service prefix of an action (``sqs`` for ``sqs:SendMessage``), lower case."""
+    return action.split(":", 1)[0].lower() if ":" in action else ""

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import net
 from .glob import Pattern
-from .model import ABSENT, Clause
+from .model import ABSENT, UNKNOWN, Clause
 
 #: Canonical operator names, by kind. Negated ones are the NOT of their positive twin.
 OPERATORS: dict[str, tuple[str, str]] = {
@@ -199,8 +199,9 @@ def all3(xs) -> bool | None:
 
 
 def clause_truth(clause: Clause, value: Any) -> bool | None:
-    """Truth of one clause for one request value (a string, a tuple for multivalued keys, or ABSENT)."""
-    if clause.error:
+    """Truth of one clause for one request value (a string, a tuple for multivalued keys, ABSENT, or UNKNOWN:
+    a value the caller does not know, on which every clause is None)."""
+    if clause.error or value is UNKNOWN:
         return None
     if clause.base == "Null":
         results = []

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .model import ABSENT
+from .model import ABSENT, UNKNOWN
 
 INTERNET, VPCE, SERVICE = "internet", "vpc-endpoint", "aws-service"
 PATHS = (INTERNET, VPCE, SERVICE)
+UNKNOWN_PATH = "unknown"  # a concrete request whose network path the caller does not know
 PATH_LABELS = {INTERNET: "internet", VPCE: "VPC endpoint", SERVICE: "AWS service principal"}
 
 NETWORK_PRESENCE = {
@@ -140,6 +141,8 @@ def path_allows(path: str, principal: Principal) -> bool:
 def presence(key: str, path: str, principal: Principal) -> str:
     """``yes`` / ``no`` / ``maybe``: whether a request on ``path`` by ``principal`` carries ``key``."""
     if key in NETWORK_PRESENCE:
+        if path == UNKNOWN_PATH:
+            return "maybe"
         return "yes" if path in NETWORK_PRESENCE[key] else "no"
     if key in DERIVED_KEYS:
         return "no" if derived(principal)[key] is ABSENT else "yes"
@@ -154,14 +157,17 @@ def presence(key: str, path: str, principal: Principal) -> str:
 
 @dataclass(frozen=True)
 class Request:
-    """One concrete request. ``keys`` holds the non-derived condition keys it carries (lower case); a key
-    that is not there is absent. Values are strings, or tuples of strings for multivalued keys."""
+    """One concrete request. ``keys`` holds the non-derived condition keys it carries (lower case). Values are
+    strings, tuples of strings for multivalued keys, or UNKNOWN. A key that is not there is absent when
+    ``complete`` (the request is fully known, as in the analysis); otherwise it is UNKNOWN wherever a request
+    on this path by this principal may carry it (:func:`presence`), and absent only where it cannot."""
 
     action: str
     resource: str
     principal: Principal = ANONYMOUS
     path: str = INTERNET
     keys: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", {str(k).lower(): v for k, v in self.keys.items()})
@@ -175,5 +181,49 @@ class Request:
         key = key.lower()
         if key in DERIVED_KEYS:
             return derived(self.principal)[key]
-        v = self.keys.get(key, ABSENT)
+        if key not in self.keys:
+            if not self.complete and presence(key, self.path, self.principal) != "no":
+                return UNKNOWN
+            return ABSENT
+        v = self.keys[key]
         return ABSENT if v == () else v
+
+
+#: What a call made by AWS itself (a service principal, or a service acting with a role's credentials) is
+#: known to carry: AWS services call one another over TLS.
+AWS_CALL_KEYS = {"aws:securetransport": "true"}
+
+
+def _region_of(arn: str) -> dict[str, str]:
+    parts = arn.split(":", 5)
+    return {"aws:requestedregion": parts[3]} if len(parts) == 6 and parts[0] == "arn" and parts[3] else {}
+
+
+def service_request(service: str, action: str, resource: str, *, source_arn: str = "", source_account: str = "",
+                    keys: dict[str, Any] | None = None) -> Request:
+    """A call that AWS service principal ``service`` (e.g. ``s3.amazonaws.com``) makes on ``resource`` for the
+    resource ``source_arn`` of account ``source_account`` (``aws:SourceArn``/``aws:SourceAccount``).
+
+    Known: the principal keys (``aws:PrincipalServiceName``, ``aws:PrincipalIsAWSService``; no IAM principal or
+    organisation keys), no VPC keys, TLS, the region of ``resource``. Any other key the call may carry
+    (``aws:SourceIp``, ``aws:SourceOrgID``, ``kms:*``, ``sqs:*`` …) is UNKNOWN unless ``keys`` gives it, so a
+    statement that depends on it makes the verdict "unknown" and names the key."""
+    known: dict[str, Any] = {**AWS_CALL_KEYS, **_region_of(resource)}
+    if source_arn:
+        known["aws:sourcearn"] = source_arn
+    if source_account:
+        known["aws:sourceaccount"] = source_account
+    return Request(action, resource, Principal("Service", service), SERVICE, {**known, **(keys or {})},
+                   complete=False)
+
+
+def role_request(role_arn: str, action: str, resource: str, *, keys: dict[str, Any] | None = None) -> Request:
+    """A call made with the credentials of IAM role ``role_arn`` (a session of it: ``aws:PrincipalArn`` is the
+    role's ARN, ``aws:PrincipalType`` AssumedRole), e.g. a Lambda function's execution role reading its queue.
+
+    Known: the principal keys, no ``aws:SourceArn``/``aws:SourceAccount`` (those come with service principals),
+    TLS, the region of ``resource``. Unknown unless ``keys`` gives them: the network (``aws:SourceIp``,
+    ``aws:SourceVpc`` …: the call may come from the internet or a VPC endpoint), the organisation, tags, and
+    every service-specific key."""
+    return Request(action, resource, Principal("AWS", role_arn), UNKNOWN_PATH,
+                   {**AWS_CALL_KEYS, **_region_of(resource), **(keys or {})}, complete=False)

@@ -29,6 +29,27 @@ class _Absent:
 ABSENT: Any = _Absent()
 
 
+class _Unknown:
+    """The value of a context key that the request may carry but whose value the caller does not know (e.g.
+    the source IP of a call AWS makes, ``kms:ViaService``): every clause on it is "unknown"."""
+
+    _inst = None
+
+    def __new__(cls):
+        if cls._inst is None:
+            cls._inst = super().__new__(cls)
+        return cls._inst
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self):
+        return (_Unknown, ())
+
+
+UNKNOWN: Any = _Unknown()
+
+
 class Decision(enum.Enum):
     """What one policy says about one request."""
 
@@ -132,11 +153,12 @@ class Statement:
 @dataclass(frozen=True)
 class Policy:
     statements: tuple[Statement, ...]
-    kind: str = "resource"  # "resource" (bucket policy) | "identity"
+    kind: str = "resource"  # "resource" (bucket, queue or key policy: statements name a Principal) | "identity"
     version: str = ""
     diagnostics: tuple[Diagnostic, ...] = ()
     fatal: str = ""  # non-empty: no statement could be read (not JSON, not an object …)
     raw: Any = field(default=None, compare=False, repr=False)
+    name: str = ""  # what verdicts over several policies call it ("inline:read-orders", "key policy", …)
 
     @property
     def value_diagnostics(self) -> list[Diagnostic]:

@@ -7,6 +7,7 @@ affected statement, clause or value evaluates to "unknown" — never silently to
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 from typing import Any
@@ -24,6 +25,12 @@ VERSIONS = ("2012-10-17", "2008-10-17")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _ROOT_RE = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):root$")
 MAX_STATEMENTS = 1000
+#: Bounds on a document read from an account or a file. AWS's largest policies are 32 KB (a KMS key policy;
+#: a bucket or queue policy is 20 KB, an IAM managed policy 6 KB) and at most 6 levels deep, so a document
+#: past these was never accepted by AWS: it "cannot be read" instead of costing the scan its time or stack.
+MAX_DEPTH = 16  # objects and arrays inside one another
+MAX_SIZE = 64 * 1024  # characters of the document written without whitespace
+MAX_TEXT = 1024 * 1024  # characters of text, whitespace included, before it is decoded at all
 
 
 class _Dup(dict):
@@ -57,29 +64,77 @@ class _Ctx:
         self.diags.append(Diagnostic(code, severity, message, statement, key, "" if value is None else str(value)))
 
 
-def parse(document: Any, *, kind: str = "resource") -> Policy:
+def parse(document: Any, *, kind: str = "resource", name: str = "") -> Policy:
     """Normalise ``document`` (JSON text, bytes or an already-parsed value) into a :class:`Policy`.
 
-    ``kind`` is ``"resource"`` for bucket policies (Principal required) or ``"identity"`` (no Principal).
+    ``kind`` is ``"resource"`` for resource policies — of a bucket, a queue, a KMS key (Principal required) —
+    or ``"identity"`` for the policies of a user or role (no Principal). ``name`` is what verdicts over several
+    policies call it (:func:`~auditor.policy.evaluate.evaluate_request`).
     """
+    policy = _parse(document, kind)
+    return dataclasses.replace(policy, name=name) if name else policy
+
+
+def _parse(document: Any, kind: str) -> Policy:
     ctx = _Ctx()
     raw = document
+
+    def unreadable(code: str, msg: str) -> Policy:
+        ctx.add(code, "high", msg)
+        return Policy((), kind, "", tuple(ctx.diags), msg, raw)
+
     try:
         if isinstance(document, (str, bytes)):
+            if len(document) > MAX_TEXT:
+                return unreadable("too-large", f"the policy is {len(document)} characters long, more than any "
+                                  f"policy AWS accepts (the engine reads up to {MAX_TEXT})")
             try:
                 document = loads(document)
-            except (ValueError, RecursionError) as exc:
-                msg = f"the policy is not valid JSON ({_short(exc)})"
-                ctx.add("not-json", "high", msg)
-                return Policy((), kind, "", tuple(ctx.diags), msg, raw)
-            if isinstance(document, str):  # a JSON string holding the document (get-bucket-policy output)
+            except RecursionError:
+                return unreadable("too-deep", _TOO_DEEP)
+            except ValueError as exc:
+                return unreadable("not-json", f"the policy is not valid JSON ({_short(exc)})")
+            if isinstance(document, str) and len(document) <= MAX_TEXT:  # a JSON string holding the document
                 with contextlib.suppress(ValueError, RecursionError):
                     document = loads(document)
+        depth, size = measure(document)
+        if depth > MAX_DEPTH:
+            return unreadable("too-deep", _TOO_DEEP)
+        if size > MAX_SIZE:
+            return unreadable("too-large", f"the policy is more than {MAX_SIZE} characters long without "
+                              "whitespace, more than any policy AWS accepts (32 KB for a KMS key policy)")
         return _parse_doc(document, kind, ctx, raw)
     except RecursionError:
-        msg = "the policy is nested too deeply to be read"
-        ctx.add("not-json", "high", msg)
-        return Policy((), kind, "", tuple(ctx.diags), msg, raw)
+        return unreadable("too-deep", _TOO_DEEP)
+
+
+_TOO_DEEP = (f"the policy is nested more than {MAX_DEPTH} levels deep (objects and arrays inside one another); "
+             "a policy AWS accepts has at most 6")
+
+
+def measure(value: Any) -> tuple[int, int]:
+    """(how deeply objects and arrays nest, about how many characters the value has as compact JSON), without
+    recursion; it stops counting once past :data:`MAX_DEPTH` or :data:`MAX_SIZE`."""
+    depth = size = 0
+    stack = [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            d += 1
+            size += 1 + len(v)
+            for k, x in v.items():
+                size += len(k) + 3 if isinstance(k, str) else 8
+                stack.append((x, d))
+        elif isinstance(v, (list, tuple)):
+            d += 1
+            size += 1 + len(v)
+            stack.extend((x, d) for x in v)
+        else:
+            size += len(v) + 2 if isinstance(v, str) else 8
+        depth = max(depth, d)
+        if depth > MAX_DEPTH or size > MAX_SIZE:
+            break
+    return depth, size
 
 
 def _short(exc: Exception) -> str:
@@ -143,8 +198,11 @@ def _parse_doc(doc: Any, kind: str, ctx: _Ctx, raw: Any) -> Policy:
 
 
 def _type(v: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
-            type(None): "null"}.get(type(v), type(v).__name__)
+    for t, name in ((bool, "boolean"), (dict, "object"), (list, "array"), (str, "string"), (int, "number"),
+                    (float, "number"), (type(None), "null")):
+        if isinstance(v, t):
+            return name
+    return type(v).__name__
 
 
 def _strings(value: Any, what: str, label: str, ctx: _Ctx) -> tuple[list[str], bool]:
@@ -247,7 +305,7 @@ def _principal(st: dict, kind: str, label: str, effect: str, ctx: _Ctx, broken: 
     if not has and not has_not:
         broken.append("no Principal")
         ctx.add("missing-principal", "high",
-                f"statement {label}: a bucket policy statement needs a Principal (AWS rejects it)", label)
+                f"statement {label}: a resource policy statement needs a Principal (AWS rejects it)", label)
         return None
     if has_not and effect == "Allow":
         ctx.add("allow-with-notprincipal", "medium",

@@ -95,6 +95,24 @@ def test_findings_name_the_dlq_and_the_monitor_with_a_link(aws_env, dd_server):
     assert dd4.confidence is Confidence.HIGH
 
 
+def test_a_monitor_on_messages_sent_does_not_cover_a_dlq_and_dd1_says_why(aws_env, dd_server):
+    """check-rules.md §6: SQS does not count redriven messages in NumberOfMessagesSent, so the seeded monitor
+    on number_of_messages_sent{queuename:notifications-priority-dlq} never fires for a failed message."""
+    _, report = scan(settings_for(dd_server))
+    dd1 = [f for f in report.findings if f.rule == "DD-1" and f.resource.id == "notifications-priority-dlq"]
+    assert [f.status for f in dd1] == [Status.FAIL]
+    msg = dd1[0].message
+    assert f"#{seed_datadog.NOTIFICATIONS_DLQ_SENT}" in msg and "aws.sqs.number_of_messages_sent" in msg
+    assert "not the messages SQS moves there after failed processing" in msg
+    assert f"{dd_server.url}/monitors/{seed_datadog.NOTIFICATIONS_DLQ_SENT}" in msg
+    not_counted = {m["id"]: m for m in dd1[0].evidence["monitors_that_do_not_count"]}
+    assert set(not_counted) == {seed_datadog.NOTIFICATIONS_DLQ_SENT, 48213011}  # …_sent and …_deleted
+    assert not_counted[48213011]["metric"] == "aws.sqs.number_of_messages_deleted"
+    assert dd1[0].evidence["monitors"] == []
+    # no other DD rule treats it as a monitor of the DLQ (DD-2 would call it "threshold only")
+    assert not [f for f in report.findings if f.resource.id == "notifications-priority-dlq" and f.rule != "DD-1"]
+
+
 def test_links_point_at_the_configured_site(aws_env, dd_server):
     settings = settings_for(dd_server, DD_SITE="datadoghq.eu")
     _, report = scan(settings)
@@ -142,6 +160,75 @@ def test_rate_limit_is_ridden_out(aws_env, dd_server):
     _, report = scan(settings_for(dd_server))
     assert not report.not_evaluated
     assert {f.rule for f in report.failures} == DD_RULES
+
+
+def test_failed_downtime_listing_makes_mute_verdicts_not_evaluated(aws_env, dd_server):
+    """Muted monitors must not read as active: without the downtime listing, DD-4 passes nothing."""
+    dd_server.fail(403, times=10, path_prefix="/api/v2/downtime")
+    _, report = scan(settings_for(dd_server))
+    dd4 = {f.resource.id: f for f in report.findings if f.rule == "DD-4"}
+    # invoices' monitor is known to be muted (its matching_downtimes): still a finding
+    assert dd4["invoices-dlq"].status is Status.FAIL
+    for dlq in ("orders-dlq", "payments-dlq", "refunds-dlq", "audit-dlq", "ledger-dlq.fifo"):
+        f = dd4[dlq]
+        assert f.status is Status.NOT_EVALUATED, (dlq, f.message)
+        assert f.iam_action == "monitors_downtime" and "downtimes could not be listed" in f.reason
+        assert "403" in f.reason
+    assert not [f for f in report.findings if f.rule == "DD-4" and f.status is Status.PASS]
+    # verdicts that do not depend on mutes are unaffected
+    assert {f.rule for f in report.not_evaluated} == {"DD-4"}
+    assert not report.complete
+
+
+@pytest.mark.e2e
+def test_failed_downtime_listing_makes_the_scan_incomplete(seeded_aws, dd_server):
+    from tests.conftest import run_auditor
+
+    dd_server.fail(403, times=10, path_prefix="/api/v2/downtime")
+    env = {**seeded_aws.env(), "DD_HOST": dd_server.url, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
+    r = run_auditor("scan", "--profile", "demo", "--check", "datadog-dlq", "--format", "json",
+                    "--fail-on", "critical", env=env)
+    assert r.code == 3, r.stderr
+    doc = r.json()
+    assert doc["complete"] is False
+    ne = [f for f in doc["findings"] if f["status"] == "not-evaluated"]
+    assert ne and {f["rule"] for f in ne} == {"DD-4"}
+    assert all(f["iam_action"] == "monitors_downtime" for f in ne)
+
+
+def test_one_unreadable_monitor_is_not_evaluated_alone_never_the_family(aws_env):
+    """A 10,000-deep nested query used to raise RecursionError while the listing was read, so every DLQ of every
+    DD check was not evaluated; an oversized query is refused the same way. Each is that monitor's problem."""
+    from auditor.demo.datadog_server import DatadogServer, monitor
+
+    visible = seed_datadog.VISIBLE
+    deep = monitor(9001, "generated: deep", f"avg(last_5m):max:{visible}{{" + "(" * 10_000 + "queuename:orders-dlq"
+                   + ")" * 10_000 + "} > 0")
+    huge = monitor(9002, "generated: huge", "avg(last_5m):" + " + ".join(
+        [f"max:{visible}{{queuename:payments-dlq}}"] * 1_000) + " > 0")
+    mons = seed_datadog.monitors() + [deep, huge]
+    with DatadogServer(mons, seed_datadog.downtimes(), api_key=API_KEY, app_key=APP_KEY).start() as server:
+        _, report = scan(settings_for(server))
+    unreadable = {(f.rule, f.resource.id): f for f in report.not_evaluated}
+    # the huge one names payments-dlq: it may be the change monitor that makes DD-2 false, so DD-2 is undetermined
+    assert set(unreadable) == {(rule, mid) for rule in DD_RULES for mid in ("9001", "9002")} | {
+        ("DD-2", "payments-dlq")}
+    assert "#9002" in unreadable[("DD-2", "payments-dlq")].reason
+    deep_ne, huge_ne = unreadable[("DD-1", "9001")], unreadable[("DD-1", "9002")]
+    assert deep_ne.resource.type == "datadog-monitor" and deep_ne.resource.arn.endswith("/monitors/9001")
+    assert "nests more than 100 levels" in deep_ne.reason and "whether it watches a dead-letter queue" in deep_ne.reason
+    assert "characters long" in huge_ne.reason
+    assert len(deep_ne.message) < 1000 and len(huge_ne.message) < 1000  # the query is not copied into the report
+    # every DLQ is still evaluated as in the seeded table
+    got = by_resource(report)
+    for dlq, want in seed_datadog.EXPECTED.items():
+        if dlq == "payments-dlq":
+            continue
+        assert want.get("fail", set()) <= got[dlq]["fail"], (dlq, got[dlq])
+        assert not got[dlq]["not-evaluated"], (dlq, got[dlq])
+    # neither unreadable query can be about notifications-priority-dlq: its DD-1 stands, fully confident
+    dd1 = next(f for f in report.findings if f.rule == "DD-1" and f.resource.id == "notifications-priority-dlq")
+    assert dd1.status is Status.FAIL and dd1.confidence is Confidence.HIGH
 
 
 def test_same_dlq_name_in_two_regions(fresh_aws, monkeypatch):

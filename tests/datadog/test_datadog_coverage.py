@@ -34,7 +34,6 @@ def ids(idx: MonitorIndex, target: QueueTarget = DLQ) -> list:
         (f"avg(last_5m):max:{VISIBLE}{{queuename:*}} > 0", True),
         (f"avg(last_5m):max:{VISIBLE}{{*}} by {{queuename}} > 0", True),
         (f"avg(last_5m):max:{VISIBLE}{{env:prod}} by {{queuename,region}} > 0", True),
-        ("sum(last_5m):sum:aws.sqs.number_of_messages_sent{queuename:orders-dlq}.as_count() > 0", True),
         (f"avg(last_5m):max:{VISIBLE}{{queuename IN (orders-dlq, payments-dlq)}} > 0", True),
         (f"avg(last_5m):max:{VISIBLE}{{queuename:orders-dlq,region:us-east-1}} > 0", True),
         (f"avg(last_5m):max:{VISIBLE}{{queuename:orders-dlq,aws_account:123456789012}} > 0", True),
@@ -49,10 +48,28 @@ def ids(idx: MonitorIndex, target: QueueTarget = DLQ) -> list:
         (f"avg(last_5m):max:{VISIBLE}{{queuename:orders-dlq,aws_account:999999999999}} > 0", False),
         ("avg(last_5m):max:aws.sqs.approximate_age_of_oldest_message{queuename:orders-dlq} > 600", False),
         ("avg(last_5m):max:aws.sqs.number_of_messages_deleted{queuename:orders-dlq} > 0", False),
+        # SQS does not count messages it moves into a DLQ in NumberOfMessagesSent: no coverage
+        ("sum(last_5m):sum:aws.sqs.number_of_messages_sent{queuename:orders-dlq}.as_count() > 0", False),
+        ("sum(last_5m):sum:aws.sqs.number_of_messages_sent{*} by {queuename} > 0", False),
     ],
 )
 def test_matching(query, covered):
     assert bool(ids(index(monitor(1, "m", query)))) is covered
+
+
+def test_monitors_on_metrics_redrives_do_not_move_are_reported_as_not_counting():
+    idx = index(monitor(1, "sent", "sum(last_5m):sum:aws.sqs.number_of_messages_sent{queuename:orders-dlq} > 0"),
+                monitor(2, "received", "sum(last_5m):sum:aws.sqs.number_of_messages_received{queuename:*-dlq} "
+                        "by {queuename} > 0"),
+                monitor(3, "other queue", "sum(last_5m):sum:aws.sqs.number_of_messages_sent{queuename:orders} > 0"),
+                monitor(4, "both", f"sum(last_5m):sum:aws.sqs.number_of_messages_sent{{queuename:orders-dlq}} + "
+                        f"max:{VISIBLE}{{queuename:orders-dlq}} > 0"))
+    cov = idx.coverage(DLQ)
+    assert [m.member.id for m in cov.matches] == [4]  # the visible-messages term counts
+    assert [(n.monitor.id, n.term.metric) for n in cov.non_covering] == [
+        (1, "aws.sqs.number_of_messages_sent"), (2, "aws.sqs.number_of_messages_received")]
+    assert "not the messages SQS moves there after failed processing" in cov.non_covering[0].why
+    assert cov.non_covering[1].how == "multi-alert by {queuename} over {queuename:*-dlq}"
 
 
 def test_only_metric_monitors_match_and_deleted_ones_are_ignored():
@@ -99,7 +116,7 @@ def test_composites_over_a_matching_member():
 
 def test_threshold_only_and_detection():
     idx = index(monitor(1, "t", f"max(last_5m):max:{VISIBLE}{{queuename:orders-dlq}} > 0"),
-                monitor(2, "t2", "sum(last_5m):sum:aws.sqs.number_of_messages_sent{queuename:orders-dlq} > 0"))
+                monitor(2, "t2", f"sum(last_5m):sum:{VISIBLE}{{queuename:orders-dlq}} > 0"))
     assert idx.coverage(DLQ).threshold_only
     idx = index(monitor(1, "t", f"max(last_5m):max:{VISIBLE}{{queuename:orders-dlq}} > 0"),
                 monitor(2, "d", f"avg(last_5m):diff(max:{VISIBLE}{{queuename:orders-dlq}}) > 0"))

@@ -186,6 +186,9 @@ def test_downtimes_failure_does_not_fail_the_index(dd_server):
     index = inv.index()
     assert index.monitors and index.downtimes == []
     assert inv.downtimes_error is not None and "403" in inv.downtimes_error.reason
+    # GET /api/v2/downtime needs its own permission: the reason and the action name it, not monitors_read
+    assert inv.downtimes_error.iam_action == "monitors_downtime" and "monitors_downtime" in inv.downtimes_error.reason
+    assert index.downtimes_error is inv.downtimes_error
 
 
 def test_malformed_monitors_do_not_break_the_listing():

@@ -164,3 +164,62 @@ def test_composite_members_and_polarity():
 def test_broken_composites_raise(query):
     with pytest.raises(QueryError):
         parse_composite(query)
+
+
+# Bounds: one monitor's query can never stall or crash the family ----------------------------------------------
+DEEP = 10_000
+
+
+@pytest.mark.parametrize("scope", [
+    "(" * DEEP + "queuename:orders-dlq" + ")" * DEEP,
+    "!" * DEEP + "queuename:orders-dlq",
+    "NOT " * DEEP + "queuename:orders-dlq",
+    "queuename:" + "(" * DEEP + "a" + ")" * DEEP,
+], ids=["parentheses", "bangs", "NOTs", "key-parentheses"])
+def test_deeply_nested_scopes_are_refused_not_recursed(scope):
+    with pytest.raises(QueryError, match="nests more than 100 levels"):
+        parse_scope(scope)
+    with pytest.raises(QueryError, match="nests more than 100 levels"):
+        parse_metric_query(f"avg(last_5m):max:{VISIBLE}{{{scope}}} > 0")
+
+
+def test_nesting_up_to_the_bound_is_read():
+    scope = "(" * 100 + "queuename:orders-dlq" + ")" * 100
+    assert parse_scope(scope).evaluate({"queuename": "orders-dlq"}) is True
+
+
+def test_deeply_nested_composites_are_refused():
+    with pytest.raises(QueryError, match="nests more than 100 levels"):
+        parse_composite("(" * DEEP + "1" + ")" * DEEP)
+    with pytest.raises(QueryError, match="nests more than 100 levels"):
+        parse_composite("!" * DEEP + "1")
+    assert parse_composite("(" * 50 + "1 && !2" + ")" * 50)[1].negated
+
+
+def test_oversized_queries_are_refused():
+    term = f"max:{VISIBLE}{{queuename:orders-dlq}}"
+    huge = "avg(last_5m):" + " + ".join([term] * 1000) + " > 0"  # about 75,000 characters
+    with pytest.raises(QueryError, match="characters long; auditor reads at most 50000"):
+        parse_metric_query(huge)
+    with pytest.raises(QueryError, match="characters long"):
+        parse_scope("queuename:a OR " * 4000 + "queuename:b")
+    with pytest.raises(QueryError, match="characters long"):
+        parse_composite(" || ".join(["1"] * 20_000))
+
+
+@pytest.mark.parametrize(("pattern", "value", "match"), [
+    ("orders-dlq", "orders-dlq", True),
+    ("ORDERS-*", "orders-dlq", True),
+    ("*-dlq", "orders-dlq", True),
+    ("*", "", True),
+    ("o*s-d*q", "orders-dlq", True),
+    ("*dlq*", "orders-dlq-old", True),
+    ("orders", "orders-dlq", False),
+    ("*-dlq", "orders-dlq-old", False),
+    ("a*b*c", "abxbc", True),
+    ("a*b*c", "acb", False),
+    ("*a" * 20 + "*c", "a" * 80, False),  # a regex built from it backtracks for minutes
+    ("*a" * 20 + "*c", "a" * 79 + "c", True),
+])
+def test_wildcard_values_match_like_datadog_tags(pattern, value, match):
+    assert parse_scope(f"queuename:{pattern}").evaluate({"queuename": value}) is match

@@ -61,8 +61,10 @@ def test_keys_never_leave_the_process(scenario, seeded_aws, monkeypatch, caplog)
         assert API not in text, f"API key in {name}"
         assert APP not in text, f"application key in {name}"
     dd = [f for f in report.findings if f.rule.startswith("DD-")]
-    if scenario in ("ok", "echoing-errors"):
+    if scenario == "ok":
         assert not [f for f in dd if str(f.status) == "not-evaluated"]
+    elif scenario == "echoing-errors":  # the downtime listing failed: only mute verdicts are unknown
+        assert {f.rule for f in dd if str(f.status) == "not-evaluated"} == {"DD-4"}
     else:
         assert dd and all(str(f.status) == "not-evaluated" for f in dd)
     if scenario == "echoing-errors":

@@ -54,7 +54,8 @@ def test_pagination_like_the_real_api(dd_server):
     assert len(default_size) == len(all_ids)  # page given, page_size defaults to 100
     assert after == all_ids[-2:]
     pages = [q for m, p, q in dd_server.requests if p == "/api/v1/monitor" and q.get("page_size") == ["4"]]
-    assert [q["page"] for q in pages] == [["0"], ["1"], ["2"], ["3"], ["1"], ["50"]]
+    walked = [[str(i)] for i in range(len(all_ids) // 4 + 1)]  # until a short (possibly empty) page
+    assert [q["page"] for q in pages] == [*walked, ["1"], ["50"]]
 
 
 def test_filters_and_with_downtimes(dd_server):

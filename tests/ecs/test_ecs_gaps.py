@@ -108,6 +108,51 @@ def test_sc1_fires_on_the_default_name_of_an_alias_without_dns_name(stubbed):
     assert not [f for f in findings if f.status is Status.NOT_EVALUATED], [f.message for f in findings]
 
 
+# SC-1 is judged by name -------------------------------------------------------------------------------------
+def _pricing_in_dns_and_service_connect(stubbed, functions: list[dict], *, registry_readable: bool = True) -> None:
+    registry = f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/srv-pricing1"
+    pricing = service("pricing", [deployment("PRIMARY", td_arn("pricing"), _sc(
+        "shop", {"portName": "http", "clientAliases": [{"port": 8080, "dnsName": "pricing-api"},
+                                                       {"port": 8081, "dnsName": "pricing.internal.shop"}]}))],
+        serviceRegistries=[{"registryArn": registry}])
+    _account(stubbed, [pricing], functions=functions)
+    cm = stubbed.stub("servicediscovery")
+    if not registry_readable:
+        cm.add_client_error("get_service", service_error_code="AccessDeniedException", http_status_code=400,
+                            expected_params={"Id": "srv-pricing1"})
+        return
+    cm.add_response("get_service", {"Service": {
+        "Id": "srv-pricing1", "Arn": registry, "Name": "pricing", "NamespaceId": DNS_NS_ID,
+        "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}}, {"Id": "srv-pricing1"})
+    cm.add_response("get_namespace", {"Namespace": {"Id": DNS_NS_ID, "Name": "shop.local", "Type": "DNS_PRIVATE"}},
+                    {"Id": DNS_NS_ID})
+
+
+def test_sc1_alias_of_a_service_also_in_dns_under_another_name(stubbed):
+    _pricing_in_dns_and_service_connect(stubbed, [
+        _function("alias-caller", {"PRICING_URL": "http://pricing-api:8080"}),
+        _function("dns-caller", {"PRICING_URL": "http://pricing.shop.local.:8080"}),  # a trailing dot is the same
+    ])
+    findings = _run(stubbed, [sc.lambda_calls_service_connect_name])
+    (f,) = _by(findings, "SC-1", "alias-caller")
+    assert f.status is Status.FAIL and "use that name" in f.message and "pricing.shop.local" in f.message
+    assert [x.status for x in _by(findings, "SC-1", "dns-caller")] == [Status.PASS]
+
+
+def test_sc1_single_label_alias_is_service_connect_only_even_when_the_registry_is_unreadable(stubbed):
+    """A Cloud Map DNS name is always <service>.<namespace>: an unreadable registry cannot make a single-label
+    alias resolvable, but may make a dotted one so."""
+    _pricing_in_dns_and_service_connect(stubbed, [
+        _function("alias-caller", {"PRICING_URL": "http://pricing-api:8080"}),
+        _function("dotted-caller", {"PRICING_URL": "http://pricing.internal.shop:8081"}),
+    ], registry_readable=False)
+    findings = _run(stubbed, [sc.lambda_calls_service_connect_name])
+    (f,) = _by(findings, "SC-1", "alias-caller")
+    assert f.status is Status.FAIL and "single-label" in f.message
+    got = _by(findings, "SC-1", "dotted-caller")
+    assert [(x.status, x.iam_action) for x in got] == [(Status.NOT_EVALUATED, "servicediscovery:GetService")]
+
+
 # Namespace name unknown (GetNamespace denied) ---------------------------------------------------------------
 def _denied_namespace_account(stubbed, *, taskdefs: bool = True, functions: bool = True) -> None:
     cart = service("cart", [deployment("PRIMARY", td_arn("cart"), _sc(NS_ARN))])

@@ -56,6 +56,16 @@ def test_sc1_reads_the_active_deployment_during_a_rollout(seeded_scan):
     assert f.evidence["deployment_status"] == "ACTIVE" and "rollout" in f.message
 
 
+def test_sc1_is_judged_by_name_a_service_connect_alias_of_a_service_also_in_dns(seeded_scan):
+    """pricing is registered in DNS as pricing.shop.local and has the Service Connect alias "pricing":
+    price-alerts calls the alias, which only Service Connect proxies resolve (check-rules.md §1)."""
+    f = next(f for f in seeded_scan.report.failures if f.rule == "SC-1" and f.resource.id == "price-alerts")
+    assert f.evidence["endpoint"] == "pricing" and f.evidence["dns_names"] == ["pricing.shop.local"]
+    assert "also registered in DNS as pricing.shop.local: use that name" in f.message
+    ok = [f for f in seeded_scan.report.findings if f.rule == "SC-1" and f.resource.id == "price-sync"]
+    assert [f.status for f in ok] == [Status.PASS]  # it calls pricing.shop.local
+
+
 def test_fl7_fargate_agent_host_is_low(seeded_scan):
     f = next(f for f in seeded_scan.report.failures if f.rule == "FL-7" and f.resource.id == "pricing:1")
     assert f.severity is Severity.LOW
@@ -70,3 +80,32 @@ def test_api_call_budget(seeded_scan):
     assert calls["servicediscovery:GetService"] == 3  # the three DNS registries
     assert calls["servicediscovery:GetNamespace"] <= 2  # shop.local once, plus the ARN-given shop at most once
     assert calls["lambda:ListFunctions"] == 1
+
+
+def test_fl4_missing_host_follows_the_configured_datadog_site(seeded_aws, monkeypatch):
+    """storefront:1 sets no Host: fine for an unknown or US1 site (Fluent Bit's default intake), FL-4 when the
+    audited organisation is on another site."""
+    from auditor.checks import firelens
+
+    from auditor import engine
+    from auditor.inventory import Inventory
+    from auditor.inventory.aws import AwsAccount
+    from auditor.inventory.datadog import DatadogInventory, DatadogSettings
+
+    for key, value in seeded_aws.env().items():
+        monkeypatch.setenv(key, value)
+    outcomes = {}
+    for site in ("", "datadoghq.com", "datadoghq.eu"):
+        inv = Inventory(AwsAccount("demo"), ["us-east-1"])
+        if site:
+            inv.datadog = DatadogInventory(DatadogSettings.resolve(environ={
+                "DD_SITE": site, "DD_API_KEY": "a" * 32, "DD_APP_KEY": "b" * 40}), stats=inv.stats)
+        try:
+            report = engine.run(inv, [firelens.datadog_host], target={})
+        finally:
+            inv.close()
+        outcomes[site] = [f for f in report.findings if f.resource.id == "storefront:1"]
+    assert [f.status for f in outcomes[""]] == [Status.PASS]
+    assert [f.status for f in outcomes["datadoghq.com"]] == [Status.PASS]
+    [eu] = outcomes["datadoghq.eu"]
+    assert eu.status is Status.FAIL and "has no Host" in eu.message and "datadoghq.eu" in eu.message

@@ -83,6 +83,18 @@ def test_plain_api_key_is_registered_when_the_task_definition_is_read_whichever_
     assert scrub(f"leak {key}") == "leak <redacted>"
 
 
+@pytest.mark.parametrize("blank", ["", "  ", None])
+def test_fl2_empty_apikey_option_beside_secret_options_is_not_a_leak(blank):
+    """check-rules.md §2: an empty apikey option next to the key in secretOptions holds no key."""
+    doc = td(checkout={"logConfiguration": dd_options(apikey=blank if blank is not None else "x")})
+    if blank is None:  # a file may carry null
+        doc["containerDefinitions"][0]["logConfiguration"]["options"]["apikey"] = None
+    assert doc["containerDefinitions"][0]["logConfiguration"]["secretOptions"][0]["name"].lower() == "apikey"
+    found = run_files([fl.plain_api_key], doc)
+    assert statuses(found) == ["pass"]
+    assert "empty" in found[0].message and "secretOptions" in found[0].message
+
+
 def test_fl2_api_key_in_secret_options_passes():
     found = run_files([fl.plain_api_key], HEALTHY)
     assert statuses(found) == ["pass"] and "secretOptions" in found[0].message
@@ -101,9 +113,9 @@ def test_fl3_tls_on_any_case_passes():
 
 
 # FL-4 ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("host", [None, "http-intake.logs.datadoghq.co", "logs.example.com",
+@pytest.mark.parametrize("host", ["http-intake.logs.datadoghq.co", "logs.example.com",
                                   "http-intake.logs.datadoghq.com.evil.example"])
-def test_fl4_missing_or_foreign_host(host):
+def test_fl4_foreign_host(host):
     doc = td(checkout={"logConfiguration": dd_options(host=host)})
     assert len(fails(run_files([fl.datadog_host], doc), "FL-4")) == 1
 
@@ -119,6 +131,25 @@ def test_fl4_host_of_another_site_than_the_configured_one():
     found = run_files([fl.datadog_host], HEALTHY, datadog=datadog_for("datadoghq.eu"))
     assert len(fails(found, "FL-4")) == 1 and "datadoghq.eu" in fails(found)[0].message
     assert statuses(run_files([fl.datadog_host], HEALTHY, datadog=datadog_for("datadoghq.com"))) == ["pass"]
+
+
+@pytest.mark.parametrize("site", [None, "datadoghq.com"])
+def test_fl4_missing_host_is_fluent_bits_us1_default_and_not_a_defect(site):
+    """check-rules.md §2: without Host the datadog output ships to http-intake.logs.datadoghq.com."""
+    doc = td(checkout={"logConfiguration": dd_options(host=None)})
+    found = run_files([fl.datadog_host], doc, datadog=datadog_for(site) if site else None)
+    assert statuses(found) == ["pass"]
+    assert "http-intake.logs.datadoghq.com" in found[0].message
+    assert found[0].evidence["default_host"] == "http-intake.logs.datadoghq.com"
+
+
+@pytest.mark.parametrize("site", ["datadoghq.eu", "us5.datadoghq.com", "ddog-gov.com"])
+def test_fl4_missing_host_is_a_defect_when_the_configured_site_is_another(site):
+    doc = td(checkout={"logConfiguration": dd_options(host=None)})
+    found = fails(run_files([fl.datadog_host], doc, datadog=datadog_for(site)), "FL-4")
+    assert len(found) == 1
+    assert "has no Host" in found[0].message and "http-intake.logs.datadoghq.com" in found[0].message
+    assert site in found[0].message and found[0].evidence["option"] == "Host"
 
 
 # FL-5 ------------------------------------------------------------------------------------------------------

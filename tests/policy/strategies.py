@@ -73,7 +73,7 @@ def principal_spec():
     )
 
 
-def statement():
+def statement(max_clauses: int = 3):
     def build(t):
         effect, pkey, p, akey, a, rkey, r, conds, sid = t
         out = {"Sid": sid, "Effect": effect, pkey: p, akey: a, rkey: r}
@@ -92,7 +92,7 @@ def statement():
         st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2),
         st.sampled_from(["Resource", "Resource", "NotResource"]),
         st.lists(st.sampled_from(RESOURCES), min_size=1, max_size=2),
-        st.lists(clause(), max_size=3),
+        st.lists(clause(), max_size=max_clauses),
         st.text(alphabet="abcdefgh", min_size=1, max_size=4),
     ).map(build)
 
@@ -100,6 +100,72 @@ def statement():
 def policies():
     return st.lists(statement(), min_size=1, max_size=4).map(
         lambda sts: {"Version": "2012-10-17", "Statement": sts})
+
+
+#: Prefixes of the keys that :func:`large_policies` gives each statement one of its own.
+OWN_KEY_PREFIXES = ["aws:PrincipalTag/", "s3:ExistingObjectTag/", "aws:RequestTag/", "s3:x-amz-meta-"]
+OWN_KEY_OPS = ["StringEquals", "StringNotEquals", "StringLike", "StringNotEqualsIfExists", "StringEqualsIfExists",
+               "Null"]
+
+
+def own_key(i: int, prefix: str) -> str:
+    return f"{prefix}k{i}"
+
+
+def large_policies(min_size: int = 24, max_size: int = 32):
+    """Policies past the size where the analysis used to stop: each statement (Allow or Deny, on its own prefix
+    or the whole bucket) names a condition key of its own, with or without conditions shared with others."""
+
+    def build(items):
+        out = []
+        for i, (base, op, prefix, value, prefix_res) in enumerate(items):
+            sta = dict(base)
+            cond = {k: dict(v) for k, v in sta.get("Condition", {}).items()}
+            cond.setdefault(op, {})[own_key(i, prefix)] = \
+                ("true" if value else "false") if op == "Null" else ("v*" if op == "StringLike" else "v")
+            sta["Condition"] = cond
+            if prefix_res and "Resource" in sta:
+                sta["Resource"] = f"arn:aws:s3:::{BUCKET}/p{i}/*"
+            out.append(sta)
+        return {"Version": "2012-10-17", "Statement": out}
+
+    return st.lists(st.tuples(statement(max_clauses=1), st.sampled_from(OWN_KEY_OPS),
+                              st.sampled_from(OWN_KEY_PREFIXES), st.booleans(), st.booleans()),
+                    min_size=min_size, max_size=max_size).map(build)
+
+
+def shaped_policies(min_size: int = 24, max_size: int = 32):
+    """Policies of the shapes found on real accounts past the old limit: per-prefix statements each on a key of
+    its own, with or without a lock-out pair (deny unless from the office / deny unless through the VPC) and
+    an Allow for everyone that is open, guarded by a requester-chosen value, or restricted."""
+    b = f"arn:aws:s3:::{BUCKET}"
+    own = st.tuples(st.sampled_from(["Allow", "Deny"]), st.sampled_from(["*", {"AWS": ACCOUNTS[0]}]),
+                    st.sampled_from(["s3:*", "s3:GetObject", ["s3:GetObject", "s3:PutObject"]]), st.booleans(),
+                    st.sampled_from(OWN_KEY_OPS[:5]), st.sampled_from(OWN_KEY_PREFIXES))
+    lockout = st.sampled_from([None, "s3:*", "s3:GetObject", "s3:PutObject"])
+    allow = st.sampled_from([None, {}, {"StringLike": {"aws:Referer": "https://shop.example/*"}},
+                             {"StringEquals": {"aws:PrincipalTag/access": "rw"}},
+                             {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+                             {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}])
+
+    def build(t):
+        items, lock, cond = t
+        out = []
+        for i, (effect, principal, action, prefix_res, op, key_prefix) in enumerate(items):
+            out.append({"Sid": f"S{i}", "Effect": effect, "Principal": principal, "Action": action,
+                        "Resource": f"{b}/p{i}/*" if prefix_res else [b, f"{b}/*"],
+                        "Condition": {op: {own_key(i, key_prefix): "v*" if op == "StringLike" else "v"}}})
+        if lock:
+            out += [{"Sid": "DenyNotIp", "Effect": "Deny", "Principal": "*", "Action": lock, "Resource": [b, f"{b}/*"],
+                     "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}},
+                    {"Sid": "DenyNotVpc", "Effect": "Deny", "Principal": "*", "Action": lock,
+                     "Resource": [b, f"{b}/*"], "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1a2b3c4d"}}}]
+        if cond is not None:
+            out.append({"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObject"],
+                        "Resource": f"{b}/*", **({"Condition": cond} if cond else {})})
+        return {"Version": "2012-10-17", "Statement": out}
+
+    return st.tuples(st.lists(own, min_size=min_size, max_size=max_size), lockout, allow).map(build)
 
 
 def _public_ip():
@@ -134,7 +200,8 @@ KEYS = ["aws:sourceip", "aws:vpcsourceip", "aws:sourcevpc", "aws:sourcevpce", "a
 
 
 @st.composite
-def requests(draw):
+def requests(draw, extra_keys: tuple[str, ...] = ()):
+    """A concrete request; ``extra_keys`` (lower case, each "maybe present") get "v", "vx" or another value."""
     from auditor.policy.actions import level
     from auditor.policy.context import ANONYMOUS, Request
 
@@ -150,10 +217,14 @@ def requests(draw):
         pres = presence(k, path, principal)
         if pres == "yes" or (pres == "maybe" and draw(st.booleans())):
             keys[k] = draw(_value(k))
+    for k in extra_keys:
+        if presence(k, path, principal) != "no" and draw(st.booleans()):
+            keys[k] = draw(st.sampled_from(["v", "vx", "other"]))
     action = draw(st.sampled_from(["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetObjectVersion",
                                    "s3:DeleteBucket", "s3:Frobnicate", "S3:GETOBJECT"]))
     lv = level(action)
     objects = ["arn:aws:s3:::b/x", "arn:aws:s3:::b/private/y", "arn:aws:s3:::b/pxb", "arn:aws:s3:::b/"]
+    objects += [f"arn:aws:s3:::b/p{i}/o" for i in range(draw(st.integers(0, 3)), 40, 4)] if extra_keys else []
     if lv == "object":
         resource = draw(st.sampled_from(objects))
     elif lv == "bucket":
