@@ -37,7 +37,8 @@ lint: $(STAMP)
 BENCH_ARGS ?= --scale 1 --workers 8 --repeat 2
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_policy.py
+	@for b in benchmarks/bench_*.py; do case $$b in */bench_scan.py|*/bench_coverage.py) ;; \
+	  *) echo "== $$b"; $(BIN)/python $$b || exit 1;; esac; done
 	$(BIN)/python -m benchmarks.bench_coverage
 	$(BIN)/python -m benchmarks.bench_scan $(BENCH_ARGS)
 

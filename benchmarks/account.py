@@ -624,6 +624,7 @@ def minimum_calls(p: Plan) -> dict[str, int]:
     out["s3:GetBucketLocation"] = len(p.buckets)
     out["s3:GetBucketPolicy"] = len(p.buckets)
     out["s3:GetPublicAccessBlock"] = sum(1 for b in p.buckets if b["policy"] and may_be_public(json.dumps(b["policy"])))
+    out["s3:GetBucketNotificationConfiguration"] = len(p.buckets)
     out["s3control:GetPublicAccessBlock"] = 1
     used = {f["role"] for f in p.functions} | {s["role"] for s in p.services}
     out["iam:ListRolePolicies"] = len(used)
@@ -632,6 +633,7 @@ def minimum_calls(p: Plan) -> dict[str, int]:
     attached = {a for r in used for a in p.roles[r]["attached"]}
     out["iam:GetPolicy"] = len(attached)
     out["iam:GetPolicyVersion"] = len(attached)
+    out["iam:GetRole"] = len({p.functions[m["function"]]["role"] for m in enabled})  # permissions boundaries
     out["datadog:ListMonitors"] = _pages(len(p.monitors), MAX_PAGE["datadog:ListMonitors"], short_page=True)
     active = [d for d in p.downtimes if not d["attributes"]["canceled"]
               and d["attributes"]["schedule"]["start"] < "2026" and not d["attributes"]["schedule"]["end"]]

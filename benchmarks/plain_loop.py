@@ -103,6 +103,11 @@ def _base(function_arn: str) -> tuple[str, str | None]:
     return ":".join(parts[:7]), (parts[7] if len(parts) > 7 else None)
 
 
+def _aws_alias(ref: str) -> bool:
+    """``alias/aws/…``: a key AWS manages, which the tool does not describe."""
+    return (ref.split(":", 5)[-1] if ref.startswith("arn:") else ref).startswith("alias/aws/")
+
+
 def _id(arn_or_id: str) -> str:
     return arn_or_id.rsplit("/", 1)[-1] if arn_or_id.startswith("arn:") else arn_or_id
 
@@ -186,7 +191,7 @@ def run(loop: Loop, datadog: bool) -> None:
 
     # 2. per-resource calls on the listings
     sqs, lam, ecs, s3 = loop.client("sqs"), loop.client("lambda"), loop.client("ecs"), loop.client("s3")
-    _, _, _, services_of, locations, _ = loop.phases_of(
+    attributes, _, configs, services_of, locations, _ = loop.phases_of(
         [lambda u=u: sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"]) for u in urls],
         [lambda a=a: lam.get_function_concurrency(FunctionName=a) for a in sorted({_base(a)[0] for a in sqs_mapped})],
         [lambda a=a: lam.get_function_configuration(FunctionName=a) for a in qualified],
@@ -197,12 +202,18 @@ def run(loop: Loop, datadog: bool) -> None:
     region_of = {b: (loc.get("LocationConstraint") or "us-east-1") for b, loc in zip(names, locations, strict=True)}
     region_of = {b: ("eu-west-1" if r == "EU" else r) for b, r in region_of.items()}
 
-    # 3. services in batches of 10; bucket policies
-    described, got = loop.phases_of(
+    # 3. services in batches of 10; bucket policies and notifications; the queues' KMS keys
+    keys = sorted({a["Attributes"]["KmsMasterKeyId"] for a in attributes
+                   if (a.get("Attributes") or {}).get("KmsMasterKeyId")})
+    kms = loop.client("kms")
+    described, got, _, described_keys = loop.phases_of(
         [lambda c=c, batch=arns[i:i + 10]: ecs.describe_services(cluster=c, services=batch)
          for c, arns in zip(clusters, services_of, strict=True) for i in range(0, len(arns), 10)],
         [lambda b=b: _or_none(lambda: loop.client("s3", region_of[b]).get_bucket_policy(Bucket=b)["Policy"],
                               "NoSuchBucketPolicy") for b in names],
+        [lambda b=b: loop.client("s3", region_of[b]).get_bucket_notification_configuration(Bucket=b)
+         for b in names],
+        [lambda k=k: kms.describe_key(KeyId=k)["KeyMetadata"] for k in keys if not _aws_alias(k)],
     )
     services = [s for batch in described for s in batch["services"] if s.get("status") != "INACTIVE"]
     policies = dict(zip(names, got, strict=True))
@@ -219,12 +230,15 @@ def run(loop: Loop, datadog: bool) -> None:
                          if r.get("registryArn")})
     public = [b for b in names if isinstance(policies[b], str) and may_be_public(policies[b])]
     sd = loop.client("servicediscovery")
-    tds, _, discovered, _ = loop.phases_of(
+    tds, _, discovered, _, _ = loop.phases_of(
         [lambda t=t: ecs.describe_task_definition(taskDefinition=t)["taskDefinition"] for t in task_defs],
         [lambda n=n: sd.get_namespace(Id=n) for n in namespaces],
         [lambda r=r: sd.get_service(Id=r)["Service"] for r in registries],
         [lambda b=b: _or_none(lambda: loop.client("s3", region_of[b]).get_public_access_block(Bucket=b),
                               "NoSuchPublicAccessBlockConfiguration") for b in public],
+        [lambda k=k: kms.get_key_policy(KeyId=k, PolicyName="default")
+         for k in sorted({m["KeyId"] for m in described_keys if m.get("KeyManager") != "AWS"
+                          and m.get("Arn", "").split(":")[4:5] == [account]})],
     )
 
     # 5. registries' namespaces; the workload roles' policy listings
@@ -237,9 +251,13 @@ def run(loop: Loop, datadog: bool) -> None:
         return (name, loop.pages("iam", "list_role_policies", "PolicyNames", 1000, RoleName=name),
                 loop.pages("iam", "list_attached_role_policies", "AttachedPolicies", 1000, RoleName=name))
 
-    _, listed_roles = loop.phases_of(
+    by_arn = {a: c for a, c in zip(qualified, configs, strict=True)}
+    consumers = sorted({(by_arn.get(a) or functions.get(_base(a)[0]) or {}).get("Role") for a in sqs_mapped} - {None, ""})
+    roles = sorted(set(roles) | set(consumers))
+    _, listed_roles, _ = loop.phases_of(
         [lambda n=n: sd.get_namespace(Id=n) for n in sorted({s["NamespaceId"] for s in discovered} - set(namespaces))],
         [lambda r=r: listing(r) for r in roles],
+        [lambda r=r: iam.get_role(RoleName=r.rsplit("/", 1)[-1]) for r in consumers],
     )
 
     # 6. inline documents and attached policies (each distinct policy once); 7. their default versions

@@ -169,7 +169,7 @@ def _s3_operation(method: str, path: str, query: str) -> str:
     if method == "GET" and "/" not in path.strip("/"):
         for key, op in (("location", "GetBucketLocation"), ("policy", "GetBucketPolicy"),
                         ("publicAccessBlock", "GetPublicAccessBlock"), ("tagging", "GetBucketTagging"),
-                        ("policyStatus", "GetBucketPolicyStatus")):
+                        ("policyStatus", "GetBucketPolicyStatus"), ("notification", "GetBucketNotificationConfiguration")):
             if key in keys:
                 return f"s3:{op}"
     return f"s3:{method} {'?'.join([path, *sorted(keys)][:2])}"
