@@ -25,9 +25,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m auditor.demo --out out
 
-## Lint, then the whole test suite (unit + end-to-end against local servers).
+## Lint, then the whole test suite (unit + end-to-end against local servers), one worker per core; a test
+## module stays on one worker, so the scans it shares are made once.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
