@@ -11,6 +11,7 @@ import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
@@ -149,24 +150,27 @@ def _closest_check(name: str) -> str:
 _VIEW: dict[str, bool] = {"show_not_evaluated": False}
 
 
-def _render(report: Report, fmt: Format, *, to_terminal: bool) -> list[str]:
-    """The report's text in ``fmt``, as pieces that join to it (a large JSON report is never one string)."""
-    from .reports import RenderError, chunked_renderer
+def _render(report: Report, fmt: Format, *, to_terminal: bool) -> Iterable[str]:
+    """The report's text in ``fmt``, as pieces that join to it. The JSON report, which cannot fail to render,
+    is made piece by piece as it is written (at 1x, 18 MB of text is never held at once)."""
+    from .reports import RenderError, renderer
+    from .reports import json as json_report
     from .reports.sarif import too_many_to_show
 
+    # Messages and evidence were redacted when recorded; this last pass removes any secret the tool was
+    # given or found, wherever it ended up, without touching ids or fingerprints (piece by piece: the JSON
+    # report's pieces break at line ends, which no secret or URL crosses).
+    if fmt is Format.json:
+        return map(scrub_known, json_report.render_chunks(report))
     # The terminal's width and colour; a file gets COLUMNS (or the pipe width) and never colour.
     out = term.Term.detect(sys.stdout) if to_terminal else term.Term(term.width_for(_NOT_A_TTY), False)
     try:
-        # Messages and evidence were redacted when recorded; this last pass removes any secret the tool was
-        # given or found, wherever it ended up, without touching ids or fingerprints (piece by piece: the
-        # pieces break at line ends, which no secret or URL crosses).
-        text = [scrub_known(piece) for piece in chunked_renderer(fmt)(report, color=out.color, width=out.width,
-                                                                        **_VIEW)]
+        text = renderer(fmt)(report, color=out.color, width=out.width, **_VIEW)
     except RenderError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.sarif and too_many_to_show(report):
         err.print("[yellow]warning:[/] more than 5,000 results: GitHub shows only the first 5,000")
-    return text
+    return [scrub_known(text)]
 
 
 def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> tuple[list[str], bool]:
@@ -197,7 +201,7 @@ def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> tuple[l
     return failed, stdout_closed
 
 
-def _write_file(path: Path, text: str | list[str]) -> None:
+def _write_file(path: Path, text: str | Iterable[str]) -> None:
     """Write ``text`` (or its pieces, in order) where ``path`` points.
 
     A regular file (or a new one) is replaced atomically — a temporary file in the same directory, then a
@@ -567,7 +571,9 @@ def scan(
     fail = "never" if fail_on_new and fail_on is None else fail
     from .datadog import mode as datadog_mode
     from .inventory.aws import AwsAccount
+    from .memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before the pools start their threads
     inventory = None
     try:
         with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:

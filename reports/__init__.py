@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from auditor.report import Report
 
@@ -44,15 +44,4 @@ def renderer(fmt: Format | str) -> Callable[..., str]:
     return sarif.render
 
 
-def chunked_renderer(fmt: Format | str) -> Callable[..., Iterable[str]]:
-    """The format's ``render`` as pieces of text that join to it: the JSON report's ``render_chunks`` (a large
-    report need not exist as one string), any other format's whole text as one piece."""
-    if getattr(fmt, "render", None) is None and Format(fmt) is Format.json:
-        from . import json as json_report
-
-        return json_report.render_chunks
-    render = renderer(fmt)
-    return lambda report, **options: [render(report, **options)]
-
-
-__all__ = ["Format", "RenderError", "Report", "chunked_renderer", "renderer"]
+__all__ = ["Format", "RenderError", "Report", "renderer"]

@@ -218,7 +218,12 @@ class Inventory:
         return self.memo.get("workload_roles", load)
 
     def close(self) -> None:
+        """Stop the pools and let go of everything read: the report keeps what the checks found, and a
+        scan's answers (60 MB at the 1x benchmark account) should not outlive it while the report is written."""
         self.pools.shutdown()
         close = getattr(self.datadog, "close", None)
         if close is not None:
             close()
+        self.memo = Memo()
+        for region in self.regions:
+            region.memo = Memo()
