@@ -18,6 +18,7 @@ from . import __version__, engine
 from . import baseline as baseline_mod
 from . import config as config_mod
 from .check import Check
+from .cli_org import AccountsFileOpt, OrgRoleOpt, RoleArnOpt, RoleNameOpt, ShardOpt
 from .inventory import Inventory
 from .inventory.core import ConfigurationError
 from .model import Severity
@@ -151,7 +152,7 @@ def _print_stats(report: Report) -> None:
 
 
 def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, Path | None]], fail_on: str,
-            stats: bool, ci: _CiOptions | None = None) -> None:
+            stats: bool, ci: _CiOptions | None = None, output_dir: Path | None = None) -> None:
     """Apply waivers, compare with the baseline, write every output, exit with the code the report deserves."""
     ci = ci or _CiOptions()
     report.findings, expired = config_mod.apply(report.findings, cfg, checks=report.checks)
@@ -162,6 +163,10 @@ def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, 
         except ConfigurationError as exc:
             raise _fail(str(exc)) from None
         report.findings, _ = config_mod.apply(report.findings, cfg, checks=report.checks)  # waive carried ones too
+    if output_dir is not None:
+        from .cli_org import write_accounts
+
+        write_accounts(report, output_dir)
     _write(outputs, report)
     _ci_notes(report, outputs)
     if stats:
@@ -315,15 +320,57 @@ def scan(
     stats: Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")] = False,
     deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Concurrent API calls.")] = 8,
+    all_regions: Annotated[bool, typer.Option(
+        "--all-regions", help="Scan every region the account has enabled (ec2:DescribeRegions), concurrently.")] = False,
+    role_arn: RoleArnOpt = None,
+    org_role: OrgRoleOpt = None,
+    accounts_file: AccountsFileOpt = None,
+    role_name: RoleNameOpt = None,
+    external_id: Annotated[str | None, typer.Option(
+        "--external-id", metavar="ID", help="The external id the roles' trust policies require.")] = None,
+    role_session_name: Annotated[str | None, typer.Option(
+        "--role-session-name", metavar="NAME", help="Session name in the accounts' CloudTrail (default: auditor).")] = None,
+    shard: ShardOpt = None,
+    parallel_accounts: Annotated[int, typer.Option(
+        "--parallel-accounts", min=0, max=256, metavar="N",
+        help="Accounts read at a time, all sharing --workers (default 0: max(2, workers/2)).")] = 0,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", metavar="DIR", file_okay=False,
+        help="Also write each account's report (JSON, SARIF, Markdown) to DIR/<account>.*")] = None,
     datadog_site: Annotated[str | None, typer.Option("--datadog-site", help="Datadog site (default: DD_SITE).")] = None,
     datadog_host: Annotated[str | None, typer.Option("--datadog-host", help="Full Datadog API URL (DD_HOST).")] = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Scan an AWS account (and Datadog) and report the pitfalls found."""
+    """Scan an AWS account (and Datadog) and report the pitfalls found.
+
+    With --org-role, --role-arn or --accounts-file: scan several accounts, each through a role assumed from the
+    base credentials (--profile), and report them together (docs/scale.md)."""
     cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep)
     ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
     fail = "never" if fail_on_new and fail_on is None else fail
+    from .cli_org import AccountOptions, scan_accounts
+
+    try:
+        org = AccountOptions.parse(role_arn=role_arn, org_role=org_role, accounts_file=accounts_file,
+                                   role_name=role_name, external_id=external_id, session_name=role_session_name,
+                                   shard=shard)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    if all_regions and region:
+        raise _fail("--all-regions and --region cannot be used together")
+    outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
+    if org.several:
+        try:
+            with err.status("connecting to AWS…") as status:
+                report = scan_accounts(
+                    org, profile=profile, regions=list(dict.fromkeys(region or [])) or None, all_regions=all_regions,
+                    checks=checks, cfg=cfg, check_named=bool(check), datadog=datadog, datadog_site=datadog_site,
+                    datadog_host=datadog_host, workers=workers, parallel=parallel_accounts, deep=deep,
+                    sarif_category=ci.sarif_category, warnings=warnings, status=status)
+        except ConfigurationError as exc:
+            raise _fail(str(exc)) from None
+        _finish(report, cfg, outputs, fail, stats, ci, output_dir)
     from .datadog import mode as datadog_mode
     from .inventory.aws import AwsAccount
 
@@ -332,6 +379,9 @@ def scan(
         with err.status("connecting to AWS…") as status:
             aws = AwsAccount(profile, workers=workers)
             regions = list(dict.fromkeys(region or []))
+            not_enabled = _all_regions(aws) if all_regions else None
+            if not_enabled is not None:
+                regions, not_enabled = not_enabled
             if not regions:
                 if not aws.default_region:
                     raise ConfigurationError("no AWS region: pass --region or set one in the profile")
@@ -354,17 +404,35 @@ def scan(
             }
             if ci.sarif_category:
                 target["sarif_category"] = ci.sarif_category
+            if not_enabled is not None:
+                target.update(all_regions=True, regions_not_enabled=not_enabled)
             status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
             report = engine.run(inventory, checks, target=target, warnings=warnings,
                                 on_progress=lambda msg: status.update(msg))
             if dd_notice:
                 report.notices.append(dd_notice)
+            if not_enabled:
+                report.notices.append(f"{len(not_enabled)} region(s) not enabled for the account were not scanned: "
+                                      f"{', '.join(not_enabled)}")
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     finally:
         if inventory is not None:
             inventory.close()
-    _finish(report, cfg, ci.outputs(format, output, sarif_output, json_output, markdown_output), fail, stats, ci)
+    _finish(report, cfg, outputs, fail, stats, ci, output_dir)
+
+
+def _all_regions(aws) -> tuple[list[str], list[str]]:
+    """``--all-regions`` for the profile's own account: (enabled, not enabled); unlisted is a usage error."""
+    from .inventory.core import NotAvailable
+    from .inventory.regions import enabled_regions
+
+    try:
+        found = enabled_regions(aws, aws.default_region or "us-east-1")
+    except NotAvailable as exc:
+        raise ConfigurationError(f"--all-regions: the account's regions cannot be listed: {exc.reason} "
+                                 "(grant it, or name the regions with --region)") from None
+    return found.enabled, found.not_enabled
 
 
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
@@ -488,17 +556,28 @@ def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code,
 
 
 @app.command("iam-policy")
-def iam_policy() -> None:
-    """Print the least-privilege IAM policy auditor needs (read-only)."""
+def iam_policy(
+    base: Annotated[bool, typer.Option(
+        "--base", help="The policy of the base credentials of a multi-account scan (assume the scan role, list "
+        "the organization's accounts) instead of the scanned accounts' read-only one.")] = False,
+) -> None:
+    """Print the least-privilege IAM policy auditor needs (read-only) in each scanned account."""
     from importlib.resources import files
 
-    sys.stdout.write(files("auditor").joinpath("iam_policy.json").read_text(encoding="utf-8"))
+    name = "iam_policy_base.json" if base else "iam_policy.json"
+    sys.stdout.write(files("auditor").joinpath(name).read_text(encoding="utf-8"))
 
 
 @app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(f"auditor {__version__}")
+
+
+def _mount_org() -> None:
+    from .cli_org import mount
+
+    mount(app)
 
 
 def _mount_policy() -> None:
@@ -510,6 +589,7 @@ def _mount_policy() -> None:
 
 
 _mount_policy()
+_mount_org()
 
 
 def main() -> None:

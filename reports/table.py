@@ -73,12 +73,50 @@ def _baseline_groups(console: Console, report: Report) -> None:
         console.print(Text(f"{cmp.out_of_scope} baseline finding(s) were outside this run's scope.", style="dim"))
 
 
+def account_rows(report: Report) -> list[tuple[str, str, str, dict[str, int], int, int]]:
+    """Per account of a multi-account report: (account, name, status, failures by severity, not evaluated,
+    passed); the table and the Markdown summary show the same."""
+    rows = []
+    for scan in report.accounts or []:
+        own = [f for f in report.account_findings(scan.account)]
+        part = Report(report.target, report.checks, own)
+        if not scan.evaluated:
+            status = f"not evaluated: {scan.reason}" + (f" ({scan.iam_action})" if scan.iam_action else "")
+        elif report.account_complete(scan):
+            status = "complete"
+        else:
+            status = "incomplete"
+        rows.append((scan.account, scan.name, status, part.severity_counts(), len(part.not_evaluated),
+                     len(part.passes)))
+    return rows
+
+
+def _accounts(console: Console, report: Report) -> None:
+    """Totals per account of a multi-account report."""
+    table = Table(title=Text(f"ACCOUNTS ({len(report.accounts or [])})", style="bold"), title_justify="left",
+                  box=box.SIMPLE, expand=True)
+    table.add_column("Account", no_wrap=True)
+    table.add_column("Name", overflow="fold")
+    table.add_column("Status", ratio=3, overflow="fold")
+    for sev in sorted(Severity, reverse=True):
+        table.add_column(str(sev).capitalize(), justify="right")
+    table.add_column("Not evaluated", justify="right")
+    table.add_column("Passed", justify="right")
+    for account, name, status, counts, gaps, passed in account_rows(report):
+        style = "green" if status == "complete" else ("magenta" if status.startswith("not") else "yellow")
+        table.add_row(account, name or "-", Text(status, style=style), *(str(n) for n in counts.values()),
+                      str(gaps), str(passed))
+    console.print(table)
+
+
 def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -> str:
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, color_system="standard" if color else None,
                       width=width, no_color=not color, highlight=False, emoji=False)
     t = report.target
     where = t.get("account") or ", ".join(t.get("files", []) or []) or "-"
+    if report.accounts is not None:
+        where = f"{len(report.accounts)} account{'s' if len(report.accounts) != 1 else ''}"
     regions = ", ".join(t.get("regions", []) or [])
     title = f"auditor {report.tool_version} — {t.get('provider', 'aws')} {where}"
     if regions:
@@ -130,6 +168,8 @@ def render(report: Report, *, color: bool = False, width: int = 140, **_: Any) -
             table.add_row(Text(_resource(f)), Text(f"{f.rule} {f.check_id}"), Text(f.reason), Text(f.iam_action or "-"))
         console.print(table)
 
+    if report.accounts is not None:
+        _accounts(console, report)
     for w in report.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
     for n in report.notices:
