@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 _lock = threading.Lock()
 _installed = False
+_original: Any = None  # moto's own assume_role, kept for the test that notices when moto refuses by itself
 
 
 def installed() -> bool:
@@ -27,7 +28,7 @@ def installed() -> bool:
 
 def install() -> None:
     """Patch moto's STS backend (idempotent; affects this process only)."""
-    global _installed
+    global _installed, _original
     with _lock:
         if _installed:
             return
@@ -42,7 +43,7 @@ def install() -> None:
         class AccessDenied(STSClientError):
             code = "AccessDenied"
 
-        original = STSBackend.assume_role
+        original = _original = STSBackend.assume_role
 
         def assume_role(self, region_name: str, role_session_name: str, role_arn: str, policy: str, duration: int,
                         external_id: str) -> Any:

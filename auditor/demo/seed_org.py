@@ -29,10 +29,14 @@ CONSUMER_POLICY = {"Version": "2012-10-17", "Statement": [{
 BATCHES = {"BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
 
 
-def trust(account: str) -> dict[str, Any]:
-    """A trust policy admitting ``account``'s principals (the scanner's base credentials)."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}]}
+def trust(account: str, external_id: str = "") -> dict[str, Any]:
+    """A trust policy admitting ``account``'s principals (the scanner's base credentials), with the given
+    external id only when one is named."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                                 "Action": "sts:AssumeRole"}
+    if external_id:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def shared_client_factory(aws: Any) -> Callable[[str, str], Any]:
@@ -60,12 +64,12 @@ def account_factory(client: Callable[..., Any], account: str) -> Callable[[str, 
     return factory
 
 
-def scan_role(ctx: SeedContext, trusted: str = ACCOUNT) -> str:
+def scan_role(ctx: SeedContext, trusted: str = ACCOUNT, external_id: str = "") -> str:
     """The read-only role auditor assumes in the account (the policy `auditor iam-policy` prints)."""
     from importlib.resources import files
 
     policy = json.loads(files("auditor").joinpath("iam_policy.json").read_text(encoding="utf-8"))
-    return ctx.role(SCAN_ROLE, policy=policy, assume=trust(trusted))
+    return ctx.role(SCAN_ROLE, policy=policy, assume=trust(trusted, external_id))
 
 
 def seed_member(ctx: SeedContext, broken: int) -> dict[str, dict[str, set[str]]]:
@@ -91,39 +95,54 @@ class Member:
     account: str
     name: str
     expected: dict[str, dict[str, set[str]]] = field(default_factory=dict)
-    role: bool = True  # has the scan role
-    suspended: bool = False
+    state: str = "ok"  # ok | no-role | suspended | external-id:<id>
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account}:role/{SCAN_ROLE}"
 
 
 @dataclass
 class Organization:
-    management: str
+    management: Member
     members: list[Member]
 
     def member(self, name: str) -> Member:
+        """The member called ``name``, or the management account for ``"management"``."""
+        if name == "management":
+            return self.management
         return next(m for m in self.members if m.name == name)
+
+    @property
+    def accounts(self) -> list[Member]:
+        return [self.management, *self.members]
 
 
 def seed_organization(aws: Any, members: list[tuple[str, int, str]], region: str = REGION,
-                      management_role: bool = True) -> Organization:
-    """On the local server ``aws`` (:class:`~auditor.demo.servers.LocalAws`), an organization of the shop's
-    account and ``members``: (name, broken consumers, state) with state ``"ok"``, ``"no-role"`` (no scan role:
-    it cannot be assumed) or ``"suspended"`` (closed after seeding)."""
+                      management: int | None = None) -> Organization:
+    """On the local server ``aws`` (:class:`~auditor.demo.servers.LocalAws`), an organization whose management
+    account is the server's default one, with the scan role, and ``members``: (name, broken consumers, state),
+    state ``"ok"``, ``"no-role"`` (no scan role: it cannot be assumed), ``"suspended"`` (closed after seeding)
+    or ``"external-id:<id>"`` (its role requires that external id). ``management``: seed the management account
+    as a member with that many broken consumers (None: leave it as it is, e.g. the shop)."""
     client = shared_client_factory(aws)
     orgs = client("organizations", region)
-    orgs.create_organization(FeatureSet="ALL")
-    if management_role:
-        scan_role(SeedContext(client, region))
-    out = Organization(ACCOUNT, [])
+    org = orgs.create_organization(FeatureSet="ALL")["Organization"]
+    home = SeedContext(client, region)
+    scan_role(home)
+    management_id = org["MasterAccountId"]
+    name = orgs.describe_account(AccountId=management_id)["Account"]["Name"]
+    out = Organization(Member(management_id, name), [])
+    if management is not None:
+        out.management.expected = seed_member(home, management)
     for name, broken, state in members:
         status = orgs.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
         account = status["AccountId"]
         ctx = SeedContext(account_factory(client, account), region)
-        member = Member(account, name, seed_member(ctx, broken), role=state != "no-role",
-                        suspended=state == "suspended")
-        if member.role:
-            scan_role(ctx)
-        if member.suspended:
+        member = Member(account, name, seed_member(ctx, broken), state)
+        if state != "no-role":
+            scan_role(ctx, external_id=state.removeprefix("external-id:") if state.startswith("external-id:") else "")
+        if state == "suspended":
             orgs.close_account(AccountId=account)
         out.members.append(member)
     return out
