@@ -505,3 +505,41 @@ def _report(doc: dict):
     from auditor.merge import from_document
 
     return from_document(doc)
+
+
+def test_a_shard_compared_with_the_merged_report_of_last_night(org_scan, tmp_path):
+    """The recipe keeps one baseline for every shard, the merged report: a shard leaves the other shards'
+    findings alone (neither fixed nor carried), and carries over those of an account it could not reach."""
+    import dataclasses
+
+    from auditor.reports.json import document
+
+    from auditor import baseline as baseline_mod
+    from auditor.merge import account_report, merge
+    from auditor.model import Status
+    from auditor.org import _unreachable
+
+    last_night = tmp_path / "merged.json"
+    last_night.write_text(json.dumps(org_scan["doc"]))
+    whole = _report(org_scan["doc"])
+    beta = next(a for a in whole.accounts if a.name == "beta")
+    alpha = next(a for a in whole.accounts if a.name == "alpha")
+    # Tonight's shard: alpha as last night, beta unreachable (its role was deleted).
+    tonight = merge([account_report(whole, alpha.account), account_report(whole, beta.account)])
+    gone = dataclasses.replace(tonight.accounts[[a.account for a in tonight.accounts].index(beta.account)])
+    checks = [type("C", (), {"meta": m})() for m in tonight.checks]
+    tonight.findings = [f for f in tonight.findings if f.resource.account != beta.account] + \
+        _unreachable(gone, checks, "the role could not be assumed", "sts:AssumeRole")
+    tonight.accounts = [gone if a.account == beta.account else a for a in tonight.accounts]
+    cmp = baseline_mod.apply(tonight, baseline_mod.load(last_night))
+    beta_failures = sum(f["status"] == "fail" and f["resource"]["account"] == beta.account
+                        for f in org_scan["doc"]["findings"])
+    others = sum(f["status"] == "fail" and f["resource"]["account"] not in (alpha.account, beta.account)
+                 for f in org_scan["doc"]["findings"])
+    assert (cmp.new, cmp.carried_over, cmp.fixed, cmp.other_accounts) == (0, beta_failures, [], others)
+    assert cmp.unchanged == sum(f.status is Status.FAIL for f in tonight.findings)
+    assert any("accounts this run did not scan" in n for n in tonight.notices)
+    doc = document(tonight)
+    by_account = {a["account"]: a["baseline"] for a in doc["accounts"]}
+    assert by_account[beta.account]["carried_over"] == beta_failures and by_account[alpha.account]["new"] == 0
+    assert _comparable(document(merge([tonight]))) == _comparable(doc)  # still its own merge
