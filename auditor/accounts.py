@@ -234,10 +234,10 @@ def assume(base: AwsAccount, target: AccountTarget, *, session_name: str = DEFAU
 
 def _assume_failed(target: AccountTarget, exc: Exception) -> NotAvailable:
     why = translate(exc, "sts", "AssumeRole")
-    if why.kind == "denied":
-        reason = (f"the role {target.role_arn} could not be assumed: access denied (the role does not exist in "
-                  "the account, its trust policy does not admit the base credentials, the external id does not "
-                  "match, or the account is suspended or closed)")
+    if why.kind == "denied":  # not "access denied" alone: granting an action to the base identity seldom helps
+        reason = (f"the role {target.role_arn} could not be assumed: STS refused it (no such role in the account, "
+                  "a trust policy that does not admit the base credentials, another external id, or a suspended "
+                  "or closed account)")
     else:
         reason = f"the role {target.role_arn} could not be assumed: {why.reason}"
     return NotAvailable(reason, ASSUME_ROLE, kind=why.kind)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import re
+import signal
+import stat
 import sys
+import tempfile
+import threading
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -14,13 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, engine
+from . import __version__, engine, term
 from . import baseline as baseline_mod
 from . import config as config_mod
 from .check import Check
-from .cli_org import AccountsFileOpt, OrgRoleOpt, RoleArnOpt, RoleNameOpt, ShardOpt
+from .cli_org import AccountsFileOpt, ListFormat, OrgRoleOpt, RoleArnOpt, RoleNameOpt, ShardOpt
 from .inventory import Inventory
-from .inventory.core import ConfigurationError
+from .inventory.core import ConfigurationError, scan_deadline
 from .model import Severity
 from .redact import RedactingFilter, RedactingFormatter, scrub, scrub_known
 from .report import Report
@@ -31,13 +37,29 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 EXIT_INTERNAL = 4
+EXIT_OUTPUT = 5  # the scan completed, but a requested output could not be written
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as a shell reports it
+EXIT_STDOUT_CLOSED = 141  # the reader of stdout went away (128 + SIGPIPE), as for any Unix filter
+
+#: How long a scan may take by default: long enough for a large account, short enough for a CI job.
+DEFAULT_TIMEOUT = "15m"
 
 app = typer.Typer(
     name="auditor",
     help="Audit live AWS accounts and Datadog for quiet event-driven and container pitfalls.",
+    epilog="""Examples:
+
+\b
+  auditor checks                 # what auditor looks for
+  auditor scan --profile prod    # that profile's account and region
+  auditor scan-file examples/    # documents, offline, before deploy
+""",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain help: the same text on every terminal, in every pipe, at any width (no boxes, no padding).
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 err = Console(stderr=True, highlight=False)
 log = logging.getLogger("auditor")
@@ -49,6 +71,16 @@ class DatadogMode(enum.StrEnum):
     off = "off"
 
 
+class _Stdout(Console):
+    """The console of commands that print to stdout: a reader that went away (``| head``) ends the command
+    with exit 141, as for ``sys.stdout.write`` (rich's own default is exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _silence_stdout()
+        raise typer.Exit(EXIT_STDOUT_CLOSED)
+
+
 class FailOn(enum.StrEnum):
     info = "info"
     low = "low"
@@ -58,15 +90,19 @@ class FailOn(enum.StrEnum):
     never = "never"
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: int) -> None:
+    """``-v``: what auditor does (account, regions, each load, retries) at INFO; ``-vv``: auditor's debug
+    log and the AWS SDK's (botocore) too."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    for noisy in ("botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
+    # Libraries log warnings with tracebacks for what auditor then reports in one line (e.g. botocore's
+    # "Refreshing token failed" before an SSO error): those are for -vv only.
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -96,7 +132,7 @@ def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[s
         checks = engine.load_checks(warnings=warnings)
         chosen = engine.select(checks, include, exclude, deep=deep)
     except KeyError as exc:
-        raise _fail(f"unknown check {exc.args[0]!r}; `auditor checks` lists them") from None
+        raise _fail(f"unknown check {exc.args[0]!r}{_closest_check(exc.args[0])}; `auditor checks` lists them") from None
     except engine.CheckLoadError as exc:
         raise _fail(str(exc)) from None
     for note in engine.rule_notices(checks, [*include, *exclude, *(waived or [])]):
@@ -104,14 +140,24 @@ def _select(include: list[str], exclude: list[str], deep: bool, warnings: list[s
     return chosen
 
 
+def _closest_check(name: str) -> str:
+    checks = engine.load_checks(warnings=[])
+    return config_mod.suggest(name, [c.id for c in checks] + [c.meta.rule for c in checks]
+                              + sorted({c.meta.family for c in checks}))
+
+
+#: What the person asked to see in the terminal report (``--show-not-evaluated``); set by the command.
+_VIEW: dict[str, bool] = {"show_not_evaluated": False}
+
+
 def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
     from .reports import RenderError, renderer
     from .reports.sarif import too_many_to_show
 
-    color = to_terminal and fmt is Format.table and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    width = Console().width if color else 140
+    # The terminal's width and colour; a file gets COLUMNS (or the pipe width) and never colour.
+    out = term.Term.detect(sys.stdout) if to_terminal else term.Term(term.width_for(_NOT_A_TTY), False)
     try:
-        text = renderer(fmt)(report, color=color, width=width)
+        text = renderer(fmt)(report, color=out.color, width=out.width, **_VIEW)
     except RenderError as exc:
         raise _fail(str(exc)) from None
     if fmt is Format.sarif and too_many_to_show(report):
@@ -121,22 +167,79 @@ def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
     return scrub_known(text)
 
 
-def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> None:
-    """Render every requested format first, then write: a failed render leaves no file behind."""
+def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> tuple[list[str], bool]:
+    """Render every requested format first, then write each: a failed render leaves no file behind.
+
+    Returns the outputs that could not be written (one phrase each) and whether stdout was closed by its
+    reader. A failed output does not stop the others.
+    """
     rendered = [(fmt, path, _render(report, fmt, to_terminal=path is None)) for fmt, path in outputs]
+    failed: list[str] = []
+    stdout_closed = False
     for fmt, path, text in rendered:
         if path is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                stdout_closed = True
+                _silence_stdout()
             continue
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            _write_file(path, text)
         except OSError as exc:
-            raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
-        err.print(f"wrote {fmt.value} report to {escape(str(path))}")
+            failed.append(f"the {fmt.value} report to {path} ({exc.strerror or exc})")
+            continue
+        err.print(f"wrote {fmt.value} report to {escape(str(path))}", soft_wrap=True)
+    return failed, stdout_closed
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Write ``text`` where ``path`` points.
+
+    A regular file (or a new one) is replaced atomically — a temporary file in the same directory, then a
+    rename — so a reader never sees half a report; through a symlink, the target is replaced and the link
+    kept. Anything else (``/dev/null``, ``/dev/stdout``, a FIFO, ``>(jq …)``'s ``/dev/fd/N``) is opened and
+    written in place: replacing it would break it.
+    """
+    try:
+        st = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    target = Path(os.path.realpath(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:  # an error, or Ctrl-C: no temporary file stays behind
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _silence_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the final flush cannot fail again."""
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _print_stats(report: Report) -> None:
@@ -163,11 +266,14 @@ def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, 
         except ConfigurationError as exc:
             raise _fail(str(exc)) from None
         report.findings, _ = config_mod.apply(report.findings, cfg, checks=report.checks)  # waive carried ones too
+    report.notices.extend(_stale_waivers(report, cfg))
     if output_dir is not None:
         from .cli_org import write_accounts
 
         write_accounts(report, output_dir)
-    _write(outputs, report)
+    failed, stdout_closed = _write(outputs, report)
+    if stdout_closed and not failed:
+        raise typer.Exit(EXIT_STDOUT_CLOSED)  # the reader went away (`| head`): nothing more to say
     _ci_notes(report, outputs)
     if stats:
         _print_stats(report)
@@ -175,6 +281,10 @@ def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, 
         from .reports.table import summary_line
 
         err.print(escape(summary_line(report)))
+    if failed:
+        written = len(outputs) - len(failed) - int(stdout_closed)
+        raise _fail(f"could not write {'; '.join(failed)} — the scan itself completed "
+                    f"({written} of {len(outputs)} outputs written)", EXIT_OUTPUT)
     raise typer.Exit(exit_code(report, fail_on, ci.fail_on_new))
 
 
@@ -225,81 +335,194 @@ def _ci_notes(report: Report, outputs: list[tuple[Format, Path | None]]) -> None
 
 
 def _outputs(fmt: Format, output: Path | None, sarif_output: Path | None, json_output: Path | None):
+    """The outputs asked for, ``-`` meaning stdout (None); refused before scanning when they cannot work."""
     outs: list[tuple[Format, Path | None]] = [(fmt, output)]
     outs += [(Format.sarif, sarif_output)] if sarif_output else []
     outs += [(Format.json, json_output)] if json_output else []
+    outs = [(f, None if p is not None and str(p) == "-" else p) for f, p in outs]
+    if sum(p is None for _, p in outs) > 1:
+        raise _fail("only one output can go to stdout (`-`); give the others a file")
+    for _, p in outs:
+        if p is not None and p.is_dir():
+            raise _fail(f"{p} is a directory; the report needs a file name")
     return outs
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.", dir_okay=False)
-]
+def _stale_waivers(report: Report, cfg: config_mod.Config) -> list[str]:
+    """Waivers naming no check; in a complete live scan, waivers that matched nothing (see config.stale)."""
+    if not cfg.suppressions:
+        return []
+    t = report.target
+    live = t.get("provider") == "aws"
+    return config_mod.stale(cfg, report.findings, ran=report.checks if live else [],
+                            known=[c.meta for c in engine.load_checks(warnings=[])], complete=report.complete,
+                            accounts=[t["account"]] if t.get("account") else t.get("accounts") or [],
+                            regions=t.get("regions") or [])
+
+
+def _apply_color(choice: term.ColorChoice) -> None:
+    """``--color`` for stdout (see auditor.term) and for the messages on stderr."""
+    global err
+    term.set_color_choice(choice)
+    err = term.stderr_console()
+
+
+def _color_callback(value: term.ColorChoice | None) -> term.ColorChoice | None:
+    if value is not None:  # a command's own --color; without it, the one before the command applies
+        _apply_color(value)
+    return value
+
+
+class _NotATty:
+    def isatty(self) -> bool:
+        return False
+
+
+_NOT_A_TTY = _NotATty()
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT",
+                                           help=f"Output format: {', '.join(Format)}.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", dir_okay=False,
+                                                help="Write the report here instead of stdout.")]
 FailOnOpt = Annotated[
     FailOn | None,
-    typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity remains (default: low)."),
+    typer.Option("--fail-on", metavar="SEVERITY", show_default=False,
+                 help="Exit 1 when a finding at or above this severity remains: "
+                      f"{', '.join(config_mod.FAIL_ON)} (default: low)."),
 ]
-CheckOpt = Annotated[
-    list[str] | None, typer.Option("--check", "-c", help="Only this check (id, rule code or family). Repeatable.")
-]
-SarifOutOpt = Annotated[
-    Path | None, typer.Option("--sarif-output", help="Also write SARIF here.", dir_okay=False)
-]
-JsonOutOpt = Annotated[Path | None, typer.Option("--json-output", help="Also write JSON here.", dir_okay=False)]
-ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", help="Skip this check. Repeatable.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: .auditor.toml).")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
+CheckOpt = Annotated[list[str] | None, typer.Option(
+    "--check", "-c", metavar="CHECK", help="Only this check (id, rule code or family). Repeatable.")]
+SarifOutOpt = Annotated[Path | None, typer.Option("--sarif-output", metavar="FILE", dir_okay=False,
+                                                  help="Also write SARIF here.")]
+JsonOutOpt = Annotated[Path | None, typer.Option("--json-output", metavar="FILE", dir_okay=False,
+                                                 help="Also write JSON here.")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude-check", "-x", metavar="CHECK",
+                                                      help="Skip this check. Repeatable.")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", metavar="FILE", help="Configuration file (default: the nearest .auditor.toml or pyproject.toml "
+    "with [tool.auditor], from here up to the repository's top).")]
+NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Read no configuration file.")]
+VerboseOpt = Annotated[int, typer.Option(
+    "--verbose", "-v", count=True, show_default=False,
+    help="Log what auditor does on stderr (account, regions, each read, retries); -vv adds the AWS SDK's log.")]
+ColorOpt = Annotated[term.ColorChoice | None, typer.Option(
+    "--color", metavar="WHEN", show_default=False, callback=_color_callback,
+    help=term.COLOR_HELP)]
+ShowNotEvaluatedOpt = Annotated[bool, typer.Option(
+    "--show-not-evaluated", help="List every result that was not evaluated, not only their causes.")]
 MarkdownOutOpt = Annotated[
-    Path | None, typer.Option("--markdown-output", help="Also write Markdown here (e.g. $GITHUB_STEP_SUMMARY).",
+    Path | None, typer.Option("--markdown-output", metavar="FILE", help="Also write Markdown here (e.g. $GITHUB_STEP_SUMMARY).",
                               dir_okay=False)
 ]
 BaselineOpt = Annotated[
-    Path | None, typer.Option("--baseline", help="A previous run's JSON report: mark findings new, unchanged or "
+    Path | None, typer.Option("--baseline", metavar="REPORT", help="A previous run's JSON report: mark findings new, unchanged or "
                               "fixed, and carry over those this run could not re-evaluate.", dir_okay=True)
 ]
 FailOnNewOpt = Annotated[
     FailOn | None,
-    typer.Option("--fail-on-new", help="Exit 1 only for a finding new since --baseline at or above this severity "
+    typer.Option("--fail-on-new", metavar="SEVERITY", help="Exit 1 only for a finding new since --baseline at or above this severity "
                  "(without a baseline every finding is new). Replaces the configured fail_on."),
 ]
 QueryOpt = Annotated[
-    str | None, typer.Option("--query", help="JMESPath over the JSON report, printed as JSON, e.g. "
+    str | None, typer.Option("--query", metavar="EXPR", help="JMESPath over the JSON report, printed as JSON, e.g. "
                              "\"findings[?severity=='high'].resource.arn\".")
 ]
 CategoryOpt = Annotated[
-    str | None, typer.Option("--sarif-category", help="SARIF analysis category (automationDetails.id); default "
+    str | None, typer.Option("--sarif-category", metavar="ID", help="SARIF analysis category (automationDetails.id); default "
                              "one per account. Give each account/region group of a workflow its own.")
 ]
+TimeoutOpt = Annotated[str, typer.Option(
+    "--timeout", metavar="DURATION",
+    help="Stop waiting for AWS and Datadog after this long, e.g. 90s, 10m, 1h (0: no limit); what was not "
+         "fetched by then is reported as not evaluated.")]
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
-def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str]):
+def parse_duration(text: str) -> float | None:
+    """``90s``, ``10m``, ``1h30m``, ``45`` (seconds) → seconds; ``0`` or ``none`` → None (no limit)."""
+    value = text.strip().lower()
+    if value in ("0", "none", "off"):
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    elif value and re.fullmatch(f"(?:{_DURATION.pattern})+", value):
+        seconds = sum(float(n) * _UNIT[unit] for n, unit in _DURATION.findall(value))
+    else:
+        raise ValueError(f"--timeout must be a duration such as 90s, 10m or 1h30m (0 for no limit), got {text!r}")
+    if seconds <= 0 or seconds > 7 * 24 * 3600:
+        raise ValueError(f"--timeout must be between 1ms and 7 days, got {text!r}")
+    return seconds
+
+
+def _check_environment() -> None:
+    """Every ``AUDITOR_*`` tuning variable, checked before anything runs: a typo is a usage error, not a
+    traceback or a silently different scan."""
+    from .datadog.settings import DatadogTuning
+    from .inventory.aws import AwsTuning
+    from .inventory.lambda_code import package_limit
+
     try:
-        cfg = config_mod.load(config_path)
+        AwsTuning.from_env(os.environ)
+        package_limit(os.environ)
+        DatadogTuning.from_env(os.environ)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _settings(config_path: Path | None, fail_on: FailOn | None, exclude: list[str], no_config: bool = False):
+    if no_config and config_path is not None:
+        raise _fail("--config and --no-config cannot be used together")
+    try:
+        cfg = config_mod.Config() if no_config else config_mod.load(config_path)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     fail = fail_on.value if fail_on else (cfg.fail_on or "low")
-    if fail != "never":
-        try:
-            Severity.parse(fail)
-        except ValueError as exc:
-            raise _fail(f"{cfg.source}: fail_on: {exc}") from None
+    if cfg.source:
+        log.info("configuration: %s", cfg.source)
     return cfg, fail, list(exclude) + cfg.exclude_checks
 
 
-def _prepare(verbose: bool, config: Path | None, fail_on: FailOn | None, include: list[str] | None,
-             exclude: list[str] | None, deep: bool):
+def _check_config_names(cfg: config_mod.Config) -> None:
+    """An exclude_checks entry that names no check is an error naming the file (a typo excludes nothing)."""
+    checks = engine.load_checks(warnings=[])
+    for name in cfg.exclude_checks:
+        try:
+            engine.select(checks, [], [name])
+        except KeyError:
+            raise _fail(f"{cfg.source}: exclude_checks: unknown check {name!r}{_closest_check(name)}; "
+                        "accepted: a check id, rule code or family (`auditor checks` lists them)") from None
+
+
+def _prepare(verbose: int, config: Path | None, fail_on: FailOn | None, include: list[str] | None,
+             exclude: list[str] | None, deep: bool, no_config: bool = False):
     """What every scanning command does first: logging, configuration, the selected checks."""
     _setup_logging(verbose)
-    cfg, fail, excluded = _settings(config, fail_on, exclude or [])
+    cfg, fail, excluded = _settings(config, fail_on, exclude or [], no_config)
+    _check_config_names(cfg)
     warnings: list[str] = []
     waived = [s.check for s in cfg.suppressions]
     return cfg, fail, _select(include or [], excluded, deep, warnings, waived), warnings
 
 
-@app.command()
+SCAN_EXAMPLES = """Examples:
+
+\b
+  auditor scan --profile prod
+  auditor scan --profile prod -r eu-west-1 -r us-east-1 --check sqs-lambda
+  auditor scan --profile prod -f sarif -o auditor.sarif --fail-on high
+  auditor scan --org-role auditor-readonly --all-regions --shard 1/4
+"""
+
+
+@app.command(epilog=SCAN_EXAMPLES, short_help="Scan an AWS account (and Datadog).")
 def scan(
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile (default: the standard chain).")] = None,
-    region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to scan. Repeatable.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", "-p", metavar="NAME",
+                                                help="AWS profile (default: the standard chain).")] = None,
+    region: Annotated[list[str] | None, typer.Option(
+        "--region", "-r", metavar="REGION",
+        help="Region to scan. Repeatable. Default: AWS_REGION, AWS_DEFAULT_REGION or the profile's.")] = None,
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
     format: FormatOpt = Format.table,
@@ -314,12 +537,13 @@ def scan(
     sarif_category: CategoryOpt = None,
     datadog: Annotated[
         DatadogMode | None,
-        typer.Option("--datadog", help="auto: read Datadog only when configured (default); required: missing "
+        typer.Option("--datadog", metavar="MODE", help="auto: read Datadog only when configured (default); required: missing "
                      "keys make the scan incomplete (exit 3); off: skip the checks that need it."),
     ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")] = False,
     deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Concurrent API calls.")] = 8,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, metavar="N",
+                                         help="Concurrent API calls.")] = 8,
     all_regions: Annotated[bool, typer.Option(
         "--all-regions", help="Scan every region the account has enabled (ec2:DescribeRegions), concurrently.")] = False,
     role_arn: RoleArnOpt = None,
@@ -329,7 +553,8 @@ def scan(
     external_id: Annotated[str | None, typer.Option(
         "--external-id", metavar="ID", help="The external id the roles' trust policies require.")] = None,
     role_session_name: Annotated[str | None, typer.Option(
-        "--role-session-name", metavar="NAME", help="Session name in the accounts' CloudTrail (default: auditor).")] = None,
+        "--role-session-name", metavar="NAME",
+        help="Session name in the accounts' CloudTrail (default: auditor).")] = None,
     shard: ShardOpt = None,
     parallel_accounts: Annotated[int, typer.Option(
         "--parallel-accounts", min=0, max=256, metavar="N",
@@ -337,17 +562,32 @@ def scan(
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", metavar="DIR", file_okay=False,
         help="Also write each account's report (JSON, SARIF, Markdown) to DIR/<account>.*")] = None,
-    datadog_site: Annotated[str | None, typer.Option("--datadog-site", help="Datadog site (default: DD_SITE).")] = None,
-    datadog_host: Annotated[str | None, typer.Option("--datadog-host", help="Full Datadog API URL (DD_HOST).")] = None,
+    datadog_site: Annotated[str | None, typer.Option("--datadog-site", metavar="SITE",
+                                                     help="Datadog site (default: DD_SITE).")] = None,
+    datadog_host: Annotated[str | None, typer.Option("--datadog-host", metavar="URL",
+                                                     help="Full Datadog API URL (DD_HOST).")] = None,
+    show_not_evaluated: ShowNotEvaluatedOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     config: ConfigOpt = None,
-    verbose: VerboseOpt = False,
+    no_config: NoConfigOpt = False,
+    color: ColorOpt = None,
+    verbose: VerboseOpt = 0,
 ) -> None:
     """Scan an AWS account (and Datadog) and report the pitfalls found.
 
     With --org-role, --role-arn or --accounts-file: scan several accounts, each through a role assumed from the
     base credentials (--profile), and report them together (docs/scale.md)."""
-    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep)
+    _VIEW["show_not_evaluated"] = show_not_evaluated
+    try:
+        seconds = parse_duration(timeout)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if any(not r.strip() for r in region or []):
+        raise _fail("--region needs a region name, e.g. --region us-east-1")
+    _check_environment()
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, deep, no_config)
     ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
+    outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
     fail = "never" if fail_on_new and fail_on is None else fail
     from .cli_org import AccountOptions, scan_accounts
 
@@ -359,15 +599,15 @@ def scan(
         raise _fail(str(exc)) from None
     if all_regions and region:
         raise _fail("--all-regions and --region cannot be used together")
-    outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
     if org.several:
         try:
-            with err.status("connecting to AWS…") as status:
+            with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:
                 report = scan_accounts(
-                    org, profile=profile, regions=list(dict.fromkeys(region or [])) or None, all_regions=all_regions,
-                    checks=checks, cfg=cfg, check_named=bool(check), datadog=datadog, datadog_site=datadog_site,
-                    datadog_host=datadog_host, workers=workers, parallel=parallel_accounts, deep=deep,
-                    sarif_category=ci.sarif_category, warnings=warnings, status=status)
+                    org, profile=profile, regions=list(dict.fromkeys(r.strip() for r in region or [])) or None,
+                    all_regions=all_regions, checks=checks, cfg=cfg, check_named=bool(check), datadog=datadog,
+                    datadog_site=datadog_site, datadog_host=datadog_host, workers=workers, parallel=parallel_accounts,
+                    deep=deep, sarif_category=ci.sarif_category, warnings=warnings, status=status)
+                _note_deadline(report, deadline.reason)
         except ConfigurationError as exc:
             raise _fail(str(exc)) from None
         _finish(report, cfg, outputs, fail, stats, ci, output_dir)
@@ -376,9 +616,9 @@ def scan(
 
     inventory = None
     try:
-        with err.status("connecting to AWS…") as status:
+        with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:
             aws = AwsAccount(profile, workers=workers)
-            regions = list(dict.fromkeys(region or []))
+            regions = list(dict.fromkeys(r.strip() for r in region or []))
             not_enabled = _all_regions(aws) if all_regions else None
             if not_enabled is not None:
                 regions, not_enabled = not_enabled
@@ -387,6 +627,7 @@ def scan(
                     raise ConfigurationError("no AWS region: pass --region or set one in the profile")
                 regions = [aws.default_region]
             aws.validate_regions(regions)
+            log.info("regions: %s", ", ".join(regions))
             inventory = Inventory(aws, regions, workers=workers, deep=deep)
             inventory.datadog = _datadog(inventory, datadog_site, datadog_host)
             dd = inventory.datadog.settings
@@ -407,6 +648,7 @@ def scan(
             if not_enabled is not None:
                 target.update(all_regions=True, regions_not_enabled=not_enabled)
             status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
+            log.info("account %s (profile %s); %d checks", inventory.account, target["profile"] or "-", len(checks))
             report = engine.run(inventory, checks, target=target, warnings=warnings,
                                 on_progress=lambda msg: status.update(msg))
             if dd_notice:
@@ -414,6 +656,7 @@ def scan(
             if not_enabled:
                 report.notices.append(f"{len(not_enabled)} region(s) not enabled for the account were not scanned: "
                                       f"{', '.join(not_enabled)}")
+            _note_deadline(report, deadline.reason)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     finally:
@@ -435,6 +678,16 @@ def _all_regions(aws) -> tuple[list[str], list[str]]:
     return found.enabled, found.not_enabled
 
 
+def _note_deadline(report: Report, reason: str) -> None:
+    """When the deadline cut the scan short, say so once, in the report and on stderr."""
+    cut = sum(1 for f in report.not_evaluated if reason in (f.reason or ""))
+    if cut:
+        note = (f"{reason}: {cut} result(s) not evaluated because their data was not fetched in time "
+                "(raise --timeout to wait longer)")
+        report.warnings.append(note)
+        err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
+
+
 def _datadog(inventory: Inventory, site: str | None, host: str | None):
     from .inventory.datadog import DatadogInventory, DatadogSettings
 
@@ -445,9 +698,19 @@ def _datadog(inventory: Inventory, site: str | None, host: str | None):
     return DatadogInventory(settings, stats=inventory.stats)
 
 
-@app.command("scan-file")
+SCAN_FILE_EXAMPLES = """Examples:
+
+\b
+  auditor scan-file taskdef.json bucket-policy.json
+  auditor scan-file examples/    # the .json files it recognises, recursively
+  aws ecs describe-task-definition --task-definition web | auditor scan-file -
+"""
+
+
+@app.command("scan-file", epilog=SCAN_FILE_EXAMPLES, short_help="Check task definitions and policies offline.")
 def scan_file(
-    paths: Annotated[list[Path], typer.Argument(help="ECS task-definition or bucket-policy JSON files.")],
+    # Described in the docstring: typer would print the argument's Python type beside it.
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", show_default=False, hidden=True)],
     check: CheckOpt = None,
     exclude_check: ExcludeOpt = None,
     format: FormatOpt = Format.table,
@@ -456,20 +719,28 @@ def scan_file(
     json_output: JsonOutOpt = None,
     markdown_output: MarkdownOutOpt = None,
     fail_on: FailOnOpt = None,
+    show_not_evaluated: ShowNotEvaluatedOpt = False,
     baseline: BaselineOpt = None,
     fail_on_new: FailOnNewOpt = None,
     query: QueryOpt = None,
     sarif_category: CategoryOpt = None,
     repo_root: Annotated[
         Path | None,
-        typer.Option("--repo-root", help="Name files relative to this directory (default: the git working tree "
+        typer.Option("--repo-root", metavar="DIR", help="Name files relative to this directory (default: the git working tree "
                      "of the current directory).", file_okay=False),
     ] = None,
     config: ConfigOpt = None,
-    verbose: VerboseOpt = False,
+    no_config: NoConfigOpt = False,
+    color: ColorOpt = None,
+    verbose: VerboseOpt = 0,
 ) -> None:
-    """Check task definitions and policy documents offline, before they are deployed."""
-    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False)
+    """Check task definitions and policy documents offline, before they are deployed.
+
+    PATH: ECS task definitions or bucket policies (JSON): files, directories (searched recursively for .json
+    files) or - for standard input. The type of each document is told by its shape.
+    """
+    _VIEW["show_not_evaluated"] = show_not_evaluated
+    cfg, fail, checks, warnings = _prepare(verbose, config, fail_on, check, exclude_check, False, no_config)
     ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
     fail = "never" if fail_on_new and fail_on is None else fail
     outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
@@ -479,9 +750,12 @@ def scan_file(
         raise _fail(f"--repo-root {repo_root}: no such directory")
     root = repo_root if repo_root is not None else repository_root()
     try:
-        files = load(list(paths), root)
+        files = load(list(paths), root, stdin=sys.stdin)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
+    for note in files.notes:  # which type each document was read as: words kept whole, no padding
+        for line in term.wrap(note, term.width_for(sys.stderr), indent="  "):
+            err.print(escape(line), soft_wrap=True)
     names = list(dict.fromkeys([n for n, _ in files.task_definitions] + [n for n, _ in files.policies]))
     outside = [n for n in names if n.startswith("/")]
     if outside and any(fmt is Format.sarif for fmt, _ in outputs):
@@ -501,61 +775,79 @@ def scan_file(
     _finish(report, cfg, outputs, fail, False, ci)
 
 
-@app.command("checks")
+class ChecksFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _print(doc) -> None:
+    """A laid-out document on stdout, at the terminal's width and in colour when colour is wanted."""
+    out = term.Term.detect(sys.stdout)
+    sys.stdout.write(doc.render(color=out.color))
+
+
+CHECKS_EXAMPLES = """Examples:
+
+\b
+  auditor checks
+  auditor checks --format json | jq -r '.[].rule'
+"""
+
+
+@app.command("checks", epilog=CHECKS_EXAMPLES)
 def list_checks(
-    format: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    format: Annotated[ChecksFormat, typer.Option("--format", "-f", metavar="FORMAT",
+                                                 help="table or json.")] = ChecksFormat.table,
+    color: ColorOpt = None,
 ) -> None:
     """List the available checks."""
     warnings: list[str] = []
     checks = _select([], [], True, warnings)
-    if format is Format.json:
+    if format is ChecksFormat.json:
         import json
 
         from .reports.json import check_dict
 
         sys.stdout.write(json.dumps([check_dict(c.meta) for c in checks], indent=2) + "\n")
         return
-    console = Console(highlight=False)
-    table = Table(title=f"{len(checks)} checks", title_justify="left")
-    table.add_column("Rule")
-    table.add_column("Id", no_wrap=True)
-    table.add_column("Severity")
-    table.add_column("Kind")
-    table.add_column("Title")
-    for c in sorted(checks, key=lambda c: (c.meta.family, c.meta.rule)):
-        title = c.meta.title + (" (--deep)" if c.meta.deep else "")
-        table.add_row(c.meta.rule, c.id, ", ".join(map(str, c.meta.severities)), c.meta.kind, title)
-    console.print(table)
+    from .catalog import checks_layout
+
+    _print(checks_layout(checks, width=term.width_for(sys.stdout)))
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {escape(w)}")
+        err.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
 
 
-@app.command()
-def explain(check_id: Annotated[str, typer.Argument(help="Check id or rule code, e.g. VT-1.")]) -> None:
-    """Explain a check: what it looks for, why it matters, how to fix it."""
+EXPLAIN_EXAMPLES = """Examples:
+
+\b
+  auditor explain VT-1
+  auditor explain sqs-lambda/no-redrive-policy
+  auditor explain firelens       # every check of the family
+"""
+
+
+@app.command(epilog=EXPLAIN_EXAMPLES, short_help="Explain a check and how to fix what it finds.")
+def explain(
+    check_id: Annotated[str, typer.Argument(metavar="CHECK", show_default=False, hidden=True)],
+    color: ColorOpt = None,
+) -> None:
+    """Explain a check: what it looks for, why it matters, how to fix it.
+
+    CHECK: a check id, a rule code (e.g. VT-1) or a family (every check of it).
+    """
+    from .catalog import explain_layout
+    from .term import Doc
+
     checks = _select([check_id], [], True, [])
-    console = Console(highlight=False)
+    doc = Doc()
     for c in checks:
-        m = c.meta
-        console.rule(f"[bold]{m.rule} {escape(m.id)}")
-        console.print(f"[bold]{escape(m.title)}[/]  severity: {m.severity}  confidence: {m.confidence}")
-        console.print(f"{m.kind} rule · severities it can emit: {', '.join(map(str, m.severities))}"
-                      + (f" · formerly {', '.join(m.former_rules)}" if m.former_rules else ""))
-        console.print(f"\n[bold]What it checks[/]\n{escape(m.description)}")
-        console.print(f"\n[bold]Why it matters[/]\n{escape(m.risk)}")
-        console.print(f"\n[bold]Remediation[/]\n{escape(m.remediation.text)}")
-        if m.remediation.cli:
-            console.print("\n[bold]AWS CLI[/]")
-            console.print(m.remediation.cli, markup=False)
-        if m.remediation.terraform:
-            console.print("\n[bold]Terraform[/]")
-            console.print(m.remediation.terraform, markup=False)
-        console.print("\n[bold]Documentation[/]")
-        for url in m.docs:
-            console.print(f"  {url}", markup=False)
+        doc.blank().extend(explain_layout(c.meta, width=term.width_for(sys.stdout)))
+    _print(doc)
 
 
-@app.command("iam-policy")
+@app.command("iam-policy", short_help="Print the read-only IAM policy auditor needs.",
+             epilog="Examples:\n\n\b\n  auditor iam-policy > auditor-policy.json\n"
+                    "  auditor iam-policy --base > auditor-base.json   # for --org-role\n")
 def iam_policy(
     base: Annotated[bool, typer.Option(
         "--base", help="The policy of the base credentials of a multi-account scan (assume the scan role, list "
@@ -568,16 +860,91 @@ def iam_policy(
     sys.stdout.write(files("auditor").joinpath(name).read_text(encoding="utf-8"))
 
 
-@app.command()
+ACCOUNTS_EXAMPLES = """Examples:
+
+\b
+  auditor accounts --org-role auditor-readonly
+  auditor accounts --org-role auditor-readonly --shard 2/8 --format json
+  auditor accounts --accounts-file accounts.txt --role-name auditor-readonly
+"""
+
+
+@app.command("accounts", epilog=ACCOUNTS_EXAMPLES, short_help="List the accounts a scan (or a shard) reads.")
+def accounts(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", metavar="NAME",
+                                                help="AWS profile of the base credentials.")] = None,
+    org_role: OrgRoleOpt = None,
+    role_arn: RoleArnOpt = None,
+    accounts_file: AccountsFileOpt = None,
+    role_name: RoleNameOpt = None,
+    shard: ShardOpt = None,
+    format: Annotated[ListFormat, typer.Option("--format", "-f", metavar="FORMAT", help="text or json.")] =
+    ListFormat.text,
+    color: ColorOpt = None,
+) -> None:
+    """List the accounts a scan (or one --shard of it) reads: account id, the role assumed in it, its name."""
+    from .cli_org import list_accounts
+
+    list_accounts(profile=profile, org_role=org_role, role_arn=role_arn, accounts_file=accounts_file,
+                  role_name=role_name, shard=shard, fmt=format)
+
+
+MERGE_EXAMPLES = """Examples:
+
+\b
+  auditor merge shard-*.json
+  auditor merge shard-*.json -f markdown -o summary.md --json-output org.json
+  auditor merge out/accounts/*.json -f sarif -o org.sarif
+"""
+
+
+@app.command("merge", epilog=MERGE_EXAMPLES, short_help="Combine JSON reports (shards) into one.")
+def merge(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", show_default=False, hidden=True)],
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    sarif_output: SarifOutOpt = None,
+    json_output: JsonOutOpt = None,
+    markdown_output: MarkdownOutOpt = None,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", metavar="DIR", file_okay=False, help="Also write each account's report to DIR.")] = None,
+    fail_on: FailOnOpt = None,
+    color: ColorOpt = None,
+) -> None:
+    """Combine JSON reports of accounts (one per --shard, or per account) into one report, with totals per
+    account; its exit code is a scan's.
+
+    FILE: JSON reports of `auditor scan` (--format json or --json-output).
+    """
+    from .cli_org import merge_reports
+
+    outputs = _outputs(format, output, sarif_output, json_output)
+    outputs += [(Format.markdown, markdown_output)] if markdown_output else []
+    merge_reports(list(files), outputs, output_dir, fail_on.value if fail_on else "low")
+
+
+@app.command(epilog="Example:\n\n\b\n  auditor version        # or: auditor --version\n")
 def version() -> None:
     """Print the version."""
     typer.echo(f"auditor {__version__}")
 
 
-def _mount_org() -> None:
-    from .cli_org import mount
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit()
 
-    mount(app)
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    color: Annotated[term.ColorChoice | None, typer.Option(
+        "--color", metavar="WHEN", show_default=False,
+        help=term.COLOR_HELP)] = None,
+) -> None:
+    # Runs before the command's own options are read: a command's --color overrides this one.
+    _apply_color(color or term.ColorChoice.auto)
 
 
 def _mount_policy() -> None:
@@ -589,17 +956,54 @@ def _mount_policy() -> None:
 
 
 _mount_policy()
-_mount_org()
+
+
+class Interrupted(BaseException):
+    """The first Ctrl-C. A BaseException, so that no handler on the way (click's, a check's ``except
+    Exception``) turns it into something else; it unwinds the scan without waiting for any call."""
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C is never needed, and never a traceback
+    raise Interrupted
 
 
 def main() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_interrupt)
     try:
         app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        code = EXIT_OK
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_INTERNAL)
+        if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            code = EXIT_STDOUT_CLOSED  # click met EPIPE on stdout (`auditor checks | head -0`)
+    except Interrupted:
+        err.print("interrupted: the scan was stopped; no report was written")
+        code = EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug of ours: one clear line, the traceback only with -v
-        log.debug("internal error", exc_info=True)
+        log.info("internal error", exc_info=True)
         err.print(f"[bold red]internal error:[/] {escape(scrub(f'{type(exc).__name__}: {exc}'))} "
                   "(run with --verbose for details; please report it)", soft_wrap=True)
-        sys.exit(EXIT_INTERNAL)
+        code = EXIT_INTERNAL
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code`` without waiting for abandoned work.
+
+    A call still hanging on a worker thread (the deadline passed, or Ctrl-C) would hold the interpreter's
+    exit until its timeout: when such threads remain, the streams are flushed and the process ends at once.
+    """
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        _silence_stdout()
+        if code == EXIT_OK:
+            code = EXIT_STDOUT_CLOSED
+    with suppress(OSError, ValueError):
+        sys.stderr.flush()
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if busy:
+        os._exit(code)
+    sys.exit(code)

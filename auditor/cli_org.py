@@ -196,17 +196,9 @@ class ListFormat(enum.StrEnum):
     json = "json"
 
 
-def accounts_command(
-    profile: Annotated[str | None, typer.Option("--profile", "-p", metavar="NAME",
-                                                help="AWS profile of the base credentials.")] = None,
-    org_role: OrgRoleOpt = None,
-    role_arn: RoleArnOpt = None,
-    accounts_file: AccountsFileOpt = None,
-    role_name: RoleNameOpt = None,
-    shard: ShardOpt = None,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="text or json.")] = ListFormat.text,
-) -> None:
-    """List the accounts a scan (or one --shard of it) will read, and the role it assumes in each."""
+def list_accounts(*, profile: str | None, org_role: str | None, role_arn: list[str] | None,
+                  accounts_file: Path | None, role_name: str | None, shard: str | None, fmt: ListFormat) -> None:
+    """``auditor accounts``: the accounts a scan (or one shard of it) reads, one per line or as JSON."""
     from .cli import _fail, err
     from .inventory.aws import AwsAccount
 
@@ -223,9 +215,9 @@ def accounts_command(
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     n = opts.shard[1] if opts.shard else 1
-    if format is ListFormat.json:
-        doc = [{"account": t.account, "name": t.name, "role_arn": t.role_arn, "shard": f"{accounts_mod.shard_of(t.account, n)}/{n}"}
-               for t in targets]
+    if fmt is ListFormat.json:
+        doc = [{"account": t.account, "name": t.name, "role_arn": t.role_arn,
+                "shard": f"{accounts_mod.shard_of(t.account, n)}/{n}"} for t in targets]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         for t in targets:
@@ -243,51 +235,25 @@ class _NoBase:
         self.session = boto3.Session(profile_name=profile) if profile else boto3.Session()
 
 
-def merge_command(
-    files: Annotated[list[Path], typer.Argument(metavar="FILE", show_default=False,
-                                                help="JSON reports (of shards, or of single accounts).")],
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
-                                                help="Write the report here instead of stdout.")] = None,
-    sarif_output: Annotated[Path | None, typer.Option("--sarif-output", dir_okay=False,
-                                                      help="Also write SARIF here.")] = None,
-    json_output: Annotated[Path | None, typer.Option("--json-output", dir_okay=False,
-                                                     help="Also write JSON here.")] = None,
-    markdown_output: Annotated[Path | None, typer.Option("--markdown-output", dir_okay=False,
-                                                         help="Also write Markdown here.")] = None,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", file_okay=False,
-                                                    help="Also write each account's report here.")] = None,
-    fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="SEVERITY",
-                                                help="Exit 1 when a finding at or above this severity remains "
-                                                "(default: low).")] = None,
-) -> None:
-    """Combine JSON reports (e.g. one per --shard) into one report, with totals per account."""
+def merge_reports(files: list[Path], outputs: list[tuple[Format, Path | None]], output_dir: Path | None,
+                  fail_on: str) -> None:
+    """``auditor merge``: one report of the JSON reports ``files``; writes ``outputs``, exits as a scan would."""
     from . import cli
     from .merge import load, merge
-    from .model import Severity
 
-    fail = (fail_on or "low").strip().lower()
-    if fail != "never":
-        try:
-            Severity.parse(fail)
-        except ValueError as exc:
-            raise cli._fail(f"--fail-on: {exc}") from None
     try:
         report = merge([load(p) for p in files], [str(p) for p in files])
     except ConfigurationError as exc:
         raise cli._fail(str(exc)) from None
-    outputs = cli._outputs(format, output, sarif_output, json_output)
-    outputs += [(Format.markdown, markdown_output)] if markdown_output else []
     if output_dir is not None:
         write_accounts(report, output_dir)
-    cli._write(outputs, report)
+    failed, stdout_closed = cli._write(outputs, report)
+    if stdout_closed and not failed:
+        raise typer.Exit(cli.EXIT_STDOUT_CLOSED)
     if not any(fmt is Format.table and path is None for fmt, path in outputs):
         from .reports.table import summary_line
 
         cli.err.print(escape(summary_line(report)))
-    raise typer.Exit(cli.exit_code(report, fail))
-
-
-def mount(app: typer.Typer) -> None:
-    app.command("accounts")(accounts_command)
-    app.command("merge")(merge_command)
+    if failed:
+        raise cli._fail(f"could not write {'; '.join(failed)}", cli.EXIT_OUTPUT)
+    raise typer.Exit(cli.exit_code(report, fail_on))

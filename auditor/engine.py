@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
@@ -11,6 +14,7 @@ from importlib.metadata import entry_points
 
 from .check import Check, Recorder
 from .inventory import Inventory, loads
+from .inventory.core import active_deadline
 from .model import Finding, Resource, current_rule, former_rule_notice
 from .report import Report
 
@@ -129,23 +133,29 @@ def run(
     pending: dict[str, list[Future]] = {}
     for key, job in loads.jobs(inventory, wanted):
         pending.setdefault(key, []).append(inventory.pools.listing.submit(job))
+    _log_progress(pending)
     if on_progress:
         on_progress(f"fetching {len(pending)} kinds of resources")
     needs = {chk.id: [f for key in loads.closure(chk.requires, deep=inventory.deep) for f in pending.get(key, [])]
              for chk in checks}
     waiting = list(checks)
     findings: list[Finding] = []
+    deadline = active_deadline()
     while waiting:
-        ready = [c for c in waiting if all(f.done() for f in needs[c.id])]
+        # Past the scan deadline every check runs at once: the reads still pending end with the deadline's
+        # reason, so what was not fetched in time is "not evaluated", never waited for.
+        ready = [c for c in waiting if deadline.expired or all(f.done() for f in needs[c.id])]
         if not ready:
             outstanding = {f for c in waiting for f in needs[c.id] if not f.done()}
-            wait(outstanding, return_when=FIRST_COMPLETED)
+            wait(outstanding, timeout=deadline.remaining(), return_when=FIRST_COMPLETED)
             continue
         for chk in ready:
             waiting.remove(chk)
             if on_progress:
                 on_progress(f"checking {chk.id}")
-            findings.extend(_run_one(inventory, chk))
+            found = _run_one(inventory, chk)
+            log.debug("%s: %d results", chk.id, len(found))
+            findings.extend(found)
     stats = inventory.stats.snapshot()
     return Report(
         target=target,
@@ -156,6 +166,29 @@ def run(
         stats=stats,
         warnings=list(warnings or []),
     )
+
+
+def _log_progress(pending: dict[str, list[Future]]) -> None:
+    """``-v``: one line when each kind of resource has been read (in every region it is read in)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    log.info("reading %d kinds of resources: %s", len(pending), ", ".join(sorted(pending)))
+    start = time.monotonic()
+    lock = threading.Lock()
+    left = {key: len(futures) for key, futures in pending.items()}
+
+    def done(key: str, _: Future) -> None:
+        with lock:
+            left[key] -= 1
+            finished = left[key] == 0
+        if finished:
+            scopes = len(pending[key])
+            log.info("read %s%s after %.2fs", key, f" ({scopes} regions)" if scopes > 1 else "",
+                     time.monotonic() - start)
+
+    for key, futures in pending.items():
+        for future in futures:
+            future.add_done_callback(functools.partial(done, key))
 
 
 def _run_one(inventory: Inventory, chk: Check) -> list[Finding]:

@@ -27,7 +27,8 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                timeout: float = 300) -> CliResult:
     """Run the installed console entry point exactly as a user does (``python -m auditor``).
 
     Every JSON report the run writes is validated against the packaged schema (tests/report_schema.py)."""
@@ -39,7 +40,7 @@ def run_auditor(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
         text=True,
         env=full_env,
         cwd=cwd,
-        timeout=300,
+        timeout=timeout,
     )
     from tests.report_schema import check_cli_reports
 

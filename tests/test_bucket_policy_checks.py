@@ -233,8 +233,8 @@ def test_bp4_a_statement_whose_effect_is_unreadable_may_still_be_an_allow():
 def test_scan_file_reports_policy_findings(tmp_path):
     split = tmp_path / "split.json"
     split.write_text(json.dumps(POLICIES["shop-reports-split-deny"]))
-    broken = tmp_path / "broken.json"
-    broken.write_text("{ definitely not json")
+    broken = tmp_path / "broken.json"  # a policy by its shape, but no statement AWS could read
+    broken.write_text('{"Version": "2012-10-17", "Statement": "everyone"}')
     r = run_auditor("scan-file", str(split), str(broken), "--format", "json")
     assert r.code == 1, r.stderr
     report = json.loads(r.stdout)
@@ -248,7 +248,7 @@ def test_scan_file_reports_policy_findings(tmp_path):
 @pytest.mark.e2e
 def test_former_code_bp3_is_explained_and_no_longer_hides_malformed_documents(tmp_path):
     broken = tmp_path / "broken.json"
-    broken.write_text("{ definitely not json")
+    broken.write_text('{"Version": "2012-10-17", "Statement": "everyone"}')
     r = run_auditor("scan-file", str(broken), "-x", "BP-3", "--format", "json")
     assert r.code == 1, r.stderr
     assert "BP-3 no longer covers s3-policy/malformed-document; it is BP-6" in " ".join(r.stderr.split())

@@ -154,12 +154,19 @@ def test_checks_and_explain(seeded_aws):
 
 def test_config_suppression_marks_finding_and_changes_exit(seeded_aws, tmp_path):
     (tmp_path / ".auditor.toml").write_text(
-        '[[suppress]]\ncheck = "VT-1"\nresource = "payments"\nreason = "migrating next sprint"\n')
+        '[[suppress]]\ncheck = "VT-1"\nresource = "payments"\nreason = "migrating next sprint"\n'
+        '[[suppress]]\ncheck = "VT-1"\nresource = "retired-queue"\nreason = "fixed long ago"\n'
+        '[[suppress]]\ncheck = "sqs-lambda/visibility-timout"\nresource = "*"\nreason = "typo"\n')
+    (tmp_path / "sub").mkdir()  # found from a folder below, as pyproject tools do
     r = run_auditor("scan", "--profile", "demo", "--check", "VT-1", "--format", "json", env=seeded_aws.env(),
-                    cwd=tmp_path)
+                    cwd=tmp_path / "sub")
     assert r.code == 0, r.stderr
-    (f,) = [f for f in json.loads(r.stdout)["findings"] if f["status"] == "fail"]
+    doc = json.loads(r.stdout)
+    (f,) = [f for f in doc["findings"] if f["status"] == "fail"]
     assert f["suppressed"] == "migrating next sprint"
+    stale = [n for n in doc["notices"] if "suppress[" in n]
+    assert len(stale) == 2 and "suppress[1] (check 'VT-1', resource 'retired-queue') matched no finding" in stale[0]
+    assert "suppress[2]" in stale[1] and "names no check (did you mean" in stale[1]
 
 
 def test_unknown_region_is_a_usage_error_before_any_call(tmp_path):

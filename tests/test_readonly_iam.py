@@ -117,6 +117,9 @@ def test_missing_permission_is_reported_with_the_action_and_exit_3(enforced_shop
     table = run_auditor("scan", "--profile", "demo", "--check", "VT-1", "--fail-on", "never",
                         env=enforced_shop.env())
     assert "NOT EVALUATED" in table.stdout and "sqs:GetQueueAttributes" in table.stdout
+    # Summarised by cause: the one action to grant, and the statement that grants it.
+    assert "access denied: grant this action: sqs:GetQueueAttributes" in table.stdout
+    assert '"Action": [\n' in table.stdout and "Each result: --show-not-evaluated" in table.stdout
 
 
 def test_moto_still_authorises_public_access_block_reads_under_other_actions(fresh_aws):

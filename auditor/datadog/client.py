@@ -8,7 +8,11 @@ Retries are auditor's, not urllib3's, so every attempt is counted and every wait
 
 * 429 — wait what ``X-RateLimit-Reset`` says (seconds until the window resets), at most ``max_wait``;
   a reset further away than that gives up at once rather than sleep through the scan.
-* 5xx, timeouts, refused connections — exponential backoff from ``backoff`` up to ``backoff_max``.
+* 5xx, refused connections — exponential backoff from ``backoff`` up to ``backoff_max``.
+* timeouts — the same backoff, but one retry only (``timeout_retries``): minutes of waiting on a hung API
+  would buy nothing.
+* past the scan deadline (:func:`~auditor.inventory.core.active_deadline`) no request is sent, and no wait
+  runs past it.
 * 401/403 — never retried; the reason says which key to look at (``/api/v1/validate`` tells an invalid API
   key from an application key without ``monitors_read``).
 
@@ -31,7 +35,7 @@ from datadog_api_client.v1.api.authentication_api import AuthenticationApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 
-from ..inventory.core import CallStats, NotAvailable
+from ..inventory.core import CallStats, NotAvailable, active_deadline
 from ..redact import scrub
 from .settings import DatadogSettings
 
@@ -182,7 +186,10 @@ class DatadogClient:
         permission = permission_for(op)
         attempt = 0
         max_retries = self.tuning.max_retries if retries else 0
+        deadline = active_deadline()
         while True:
+            if deadline.expired:
+                raise deadline.exceeded(PERMISSION)
             self.stats.record(key)
             wait: float | None = None
             try:
@@ -223,9 +230,9 @@ class DatadogClient:
                 else:
                     raise NotAvailable(f"{op} failed: HTTP {status} ({_error_text(exc)})", permission) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                if attempt >= max_retries:
-                    what = "timed out" if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc) \
-                        else f"failed ({type(exc).__name__})"
+                timed_out = "timeout" in type(exc).__name__.lower() or "timed out" in str(exc)
+                if attempt >= (min(max_retries, self.tuning.timeout_retries) if timed_out else max_retries):
+                    what = "timed out" if timed_out else f"failed ({type(exc).__name__})"
                     raise NotAvailable(
                         f"{op}: the Datadog API at {self.settings.api_url} {what} on {attempt + 1} attempt(s)",
                         permission, kind="unreachable",
@@ -241,9 +248,12 @@ class DatadogClient:
                                    permission) from None
             if wait is None:
                 wait = min(self.tuning.backoff * (2 ** attempt), self.tuning.backoff_max)
+            left = deadline.remaining()
+            if left is not None and wait >= left:
+                raise deadline.exceeded(PERMISSION)
             attempt += 1
             self.stats.record_retry(key)
-            log.debug("%s: retry %d in %.2fs", key, attempt, wait)
+            log.info("%s: retry %d in %.2fs", key, attempt, wait)
             if wait > 0:
                 self._sleep(wait)
 

@@ -21,39 +21,40 @@ from . import sites
 
 @dataclass(frozen=True)
 class DatadogTuning:
-    """Retry, timeout and paging knobs. Defaults suit a live organisation; tests shrink them."""
+    """Retry, timeout and paging knobs. Defaults suit a live organisation; tests shrink them.
 
-    max_retries: int = 3  # retries after the first attempt, for 429, 5xx and timeouts
+    A request that times out is retried once (not ``max_retries`` times): an API that did not answer within
+    the read timeout seldom does the next time, and the scan deadline bounds everything anyway.
+    """
+
+    max_retries: int = 3  # retries after the first attempt, for 429, 5xx and refused connections
     max_wait: float = 60.0  # longest single wait for a rate-limit reset (X-RateLimit-Reset), seconds
     backoff: float = 1.0  # first wait after a 5xx/timeout; doubles per retry
     backoff_max: float = 20.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0  # a page of 1000 monitors answers in a few seconds
     page_size: int = 1000  # monitors per page: the largest the Monitors API allows (its maximum is 1000)
+    timeout_retries: int = 1  # retries of a request that timed out
 
+    # attribute: (variable, whole number, lowest, highest, lowest excluded)
     _ENV = {
-        "max_retries": ("AUDITOR_DATADOG_MAX_RETRIES", int),
-        "max_wait": ("AUDITOR_DATADOG_MAX_WAIT", float),
-        "backoff": ("AUDITOR_DATADOG_BACKOFF", float),
-        "read_timeout": ("AUDITOR_DATADOG_TIMEOUT", float),
-        "connect_timeout": ("AUDITOR_DATADOG_CONNECT_TIMEOUT", float),
-        "page_size": ("AUDITOR_DATADOG_PAGE_SIZE", int),
+        "max_retries": ("AUDITOR_DATADOG_MAX_RETRIES", True, 0, 20, False),
+        "max_wait": ("AUDITOR_DATADOG_MAX_WAIT", False, 0, 3600, False),
+        "backoff": ("AUDITOR_DATADOG_BACKOFF", False, 0, 600, False),
+        "read_timeout": ("AUDITOR_DATADOG_TIMEOUT", False, 0, 3600, True),
+        "connect_timeout": ("AUDITOR_DATADOG_CONNECT_TIMEOUT", False, 0, 600, True),
+        "page_size": ("AUDITOR_DATADOG_PAGE_SIZE", True, 1, 1000, False),
     }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DatadogTuning:
+        """Read the ``AUDITOR_DATADOG_*`` variables; a bad value raises a ``ValueError`` naming the variable."""
+        from ..inventory.core import env_number
+
         values = {}
-        for attr, (var, conv) in cls._ENV.items():
-            raw = environ.get(var)
-            if raw is None or not str(raw).strip():
-                continue
-            try:
-                value = conv(str(raw).strip())
-            except ValueError:
-                raise ValueError(f"{var} must be a number, got {raw!r}") from None
-            if value < 0 or (attr == "page_size" and not 1 <= value <= 1000):
-                raise ValueError(f"{var} is out of range: {raw!r}")
-            values[attr] = value
+        for attr, (var, integer, low, high, above) in cls._ENV.items():
+            values[attr] = env_number(environ, var, getattr(cls, attr), low=low, high=high, integer=integer,
+                                      above=above)
         return cls(**values)
 
 

@@ -38,11 +38,26 @@ def datadog_env(server) -> dict[str, str]:
     return {"DD_HOST": server.url, "DD_API_KEY": DEMO_DD_API_KEY, "DD_APP_KEY": DEMO_DD_APP_KEY}
 
 
+def missing_dependency() -> str:
+    """The one-line error to show when the local AWS (moto's server) cannot be imported, else ""."""
+    try:
+        import moto.server  # noqa: F401 - moto[server]: moto and the web server it runs on
+    except ImportError as exc:
+        name = (getattr(exc, "name", None) or "moto").split(".")[0]
+        return (f"the demo needs the local AWS server ({name} is not installed): "
+                "pip install 'auditor[demo]' (or, in a checkout: make demo)")
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m auditor.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out", help="folder for the SARIF and JSON reports (default: out)")
     parser.add_argument("scan_args", nargs="*", help="extra arguments for `auditor scan`")
     args = parser.parse_args(argv)
+    problem = missing_dependency()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -8,6 +8,7 @@ or files given on the command line.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Resource
 from .aws import AwsAccount
-from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, capture
+from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, active_deadline, capture
 
 if TYPE_CHECKING:  # pragma: no cover
     from .awslambda import LambdaInventory
@@ -114,6 +115,7 @@ class FileInputs:
 
     task_definitions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, taskDefinition)
     policies: list[tuple[str, Any]] = field(default_factory=list)  # (path, parsed JSON or raw text)
+    notes: list[str] = field(default_factory=list)  # what each file was read as, which were skipped
 
 
 class Inventory:
@@ -165,7 +167,10 @@ class Inventory:
 
         futures = [self.pools.listing.submit(job) for _, job in jobs(self, keys)]
         for fut in futures:
-            fut.result()
+            # Failures are cached by the memo; each check meets them in its own handling. Past the scan
+            # deadline, loads still running are left behind: the checks find them "not evaluated".
+            with contextlib.suppress(Exception):
+                active_deadline().result(fut)
 
     def consumer_roles(self) -> list[str]:
         """Roles that functions (at the version or alias each mapping targets) with an enabled SQS mapping run

@@ -3,13 +3,25 @@
 Credentials come from boto3's standard chain (``--profile``, environment, SSO, instance roles) and the
 endpoint from ``AWS_ENDPOINT_URL`` or the profile's ``endpoint_url``, so a local moto server and a live
 account take the same code path.
+
+Retries use botocore's adaptive mode (exponential backoff, and a client-side rate limit that slows down once
+AWS throttles), with auditor's budget on top, so that one broken endpoint costs seconds, not minutes:
+
+* throttling, 5xx answers and dropped connections: up to ``max_attempts`` attempts (default 10), so a busy
+  account is waited out rather than reported as not evaluated;
+* a timeout (connect or read) or an endpoint that cannot be connected to: one retry only — an endpoint that
+  did not answer within the timeout once seldom does the second time, and ten times the read timeout would
+  be minutes;
+* past the scan deadline (:class:`~auditor.inventory.core.Deadline`): no new attempt at all.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -17,18 +29,59 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
     SSOError,
     TokenRetrievalError,
     UnauthorizedSSOTokenError,
 )
 
-from .core import READ_ONLY_PREFIXES, CallStats, ConfigurationError, ReadOnlyViolation, translate
+from .core import (
+    READ_ONLY_PREFIXES,
+    CallStats,
+    ConfigurationError,
+    NotAvailable,
+    ReadOnlyViolation,
+    active_deadline,
+    env_number,
+    translate,
+)
 
-_MAX_ATTEMPTS = int(os.environ.get("AUDITOR_AWS_MAX_ATTEMPTS", "8"))
+log = logging.getLogger("auditor")
+#: Error codes AWS uses for "slow down" (botocore's list, plus SQS's query-compatible spelling).
+THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "EC2ThrottledException",
+    "PriorRequestNotComplete",
+})
+
+
+@dataclass(frozen=True)
+class AwsTuning:
+    """Retry budget and timeouts of every AWS call (environment: ``AUDITOR_AWS_*``)."""
+
+    max_attempts: int = 10  # per call, for throttling, 5xx and dropped connections
+    connect_timeout: float = 5.0  # seconds to open a connection
+    read_timeout: float = 10.0  # seconds without a byte of the answer; Describe/List/Get answer in ~1 s
+    timeout_attempts: int = 2  # a call that times out, or cannot connect, is retried once
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> AwsTuning:
+        """Read ``AUDITOR_AWS_MAX_ATTEMPTS``/``_CONNECT_TIMEOUT``/``_READ_TIMEOUT``; bad values are usage errors."""
+        return cls(
+            max_attempts=env_number(environ, "AUDITOR_AWS_MAX_ATTEMPTS", cls.max_attempts, low=1, high=50,
+                                    integer=True),
+            connect_timeout=env_number(environ, "AUDITOR_AWS_CONNECT_TIMEOUT", cls.connect_timeout, low=0,
+                                       high=600, above=True),
+            read_timeout=env_number(environ, "AUDITOR_AWS_READ_TIMEOUT", cls.read_timeout, low=0, high=3600,
+                                    above=True),
+        )
 
 
 _loader_lock = threading.Lock()
@@ -65,10 +118,14 @@ def _guard(model: Any, **_: Any) -> None:
 class AwsAccount:
     """Clients for every (service, region) of one account, sharing one call counter."""
 
-    def __init__(self, profile: str | None = None, *, workers: int = 8, stats: CallStats | None = None) -> None:
+    def __init__(self, profile: str | None = None, *, workers: int = 8, stats: CallStats | None = None,
+                 tuning: AwsTuning | None = None) -> None:
         self.stats = stats or CallStats()
+        self.tuning = tuning = tuning or AwsTuning.from_env(os.environ)
         try:
-            self.session = boto3.Session(profile_name=profile)
+            # AWS_REGION is what every other AWS SDK and the CLI read first; botocore reads only
+            # AWS_DEFAULT_REGION and the profile's region, so it is passed on explicitly.
+            self.session = boto3.Session(profile_name=profile, region_name=os.environ.get("AWS_REGION") or None)
             self.session._session.register_component("data_loader", _shared_loader())
             scoped = self.session._session.get_scoped_config()
         except ProfileNotFound as exc:
@@ -80,18 +137,20 @@ class AwsAccount:
             scoped.get("endpoint_url")
         )
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": _MAX_ATTEMPTS},
+            retries={"mode": "adaptive", "max_attempts": tuning.max_attempts},
             max_pool_connections=max(10, workers * 2),
             user_agent_extra="auditor",
             # Host-prefixed operations would try data-127.0.0.1 against a local endpoint.
             inject_host_prefix=not endpoint_overridden,
-            connect_timeout=10,
-            read_timeout=30,
+            connect_timeout=tuning.connect_timeout,
+            read_timeout=tuning.read_timeout,
         )
         events = self.session.events
         events.register("before-call.*.*", _guard)
         events.register("before-call.*.*", self._count)
-        events.register("after-call.*.*", self._count_retry)
+        # First in line, ahead of botocore's own handlers (the adaptive rate limiter, the retry policy).
+        events.register_first("before-send.*.*", _stop_at_deadline)
+        events.register_first("needs-retry.*.*", self._attempted)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._account_id: str | None = None
@@ -100,11 +159,27 @@ class AwsAccount:
     def _count(self, model: Any, **_: Any) -> None:
         self.stats.record(f"{model.service_model.service_name}:{model.name}")
 
-    def _count_retry(self, parsed: Any = None, model: Any = None, **_: Any) -> None:
-        # after-call fires once per API call, success or error, with the retries it took.
-        attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
-        if attempts and model is not None:
-            self.stats.record_retry(f"{model.service_model.service_name}:{model.name}", attempts)
+    def _attempted(self, attempts: int = 1, operation: Any = None, response: Any = None,
+                   caught_exception: BaseException | None = None, **_: Any) -> bool | None:
+        """``needs-retry`` fires once per attempt sent, whatever its outcome: count it, and veto a retry that
+        the budget does not allow (returning False wins over botocore's own handler; None lets it decide)."""
+        key = f"{operation.service_model.service_name}:{operation.name}" if operation is not None else ""
+        if isinstance(caught_exception, NotAvailable):  # stopped by _stop_at_deadline: nothing was sent
+            if key and attempts == 1:
+                self.stats.record(key, -1)  # counted by before-call, never made
+            return False
+        if key:
+            self.stats.record_attempt(key, attempts)
+            if attempts > 1:
+                log.info("%s: attempt %d (the previous one was throttled or failed)", key, attempts)
+        if not _failed_retryably(response, caught_exception):
+            return None
+        if active_deadline().expired:
+            raise active_deadline().exceeded()
+        if isinstance(caught_exception, (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError)) and \
+                attempts >= self.tuning.timeout_attempts:
+            return False
+        return None
 
     def validate_regions(self, regions: list[str]) -> None:
         """Refuse region names no AWS partition knows (a typo would otherwise look like an outage)."""
@@ -133,14 +208,27 @@ class AwsAccount:
                     f"no usable AWS credentials ({exc}); set --profile, AWS_PROFILE or the AWS_* variables"
                 ) from None
             except (SSOError, TokenRetrievalError, UnauthorizedSSOTokenError) as exc:
+                profile = self.profile or os.environ.get("AWS_PROFILE")
+                login = f"aws sso login --profile {profile}" if profile else "aws sso login"
                 raise ConfigurationError(
-                    f"the SSO session is not valid ({type(exc).__name__}); run `aws sso login`"
+                    f"the SSO session is not logged in or has expired ({type(exc).__name__}); run `{login}`"
                 ) from None
             except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                raise ConfigurationError(f"the AWS credentials were rejected ({code})") from None
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+                if code in THROTTLE_CODES or status == 429 or status >= 500:
+                    raise ConfigurationError(
+                        f"could not verify the identity (throttled/unavailable): sts:GetCallerIdentity answered "
+                        f"{code or status}; nothing was scanned, try again later"
+                    ) from None
+                raise ConfigurationError(f"the AWS credentials were rejected ({code or status})") from None
+            except NotAvailable as exc:  # the scan deadline
+                raise ConfigurationError(f"could not verify the identity: {exc.reason}") from None
             except BotoCoreError as exc:
-                raise ConfigurationError(f"cannot reach AWS STS: {translate(exc, 'sts', 'GetCallerIdentity').reason}") from None
+                reason = translate(exc, "sts", "GetCallerIdentity").reason
+                raise ConfigurationError(
+                    f"could not verify the identity (throttled/unavailable): {reason}; nothing was scanned"
+                ) from None
             self._account_id = ident["Account"]
         return self._account_id
 
@@ -186,6 +274,25 @@ class AwsAccount:
             raise
         except Exception as exc:  # noqa: BLE001
             raise translate(exc, service, operation) from exc
+
+
+def _stop_at_deadline(**_: Any) -> None:
+    """``before-send``: past the scan deadline, no request leaves (the call fails as "not evaluated")."""
+    deadline = active_deadline()
+    if deadline.expired:
+        raise deadline.exceeded()
+
+
+def _failed_retryably(response: Any, caught_exception: BaseException | None) -> bool:
+    """Whether an attempt failed in a way botocore may retry (a connection error, 5xx, 429 or throttling)."""
+    if caught_exception is not None:
+        return True
+    if not response:
+        return False
+    http, parsed = response
+    status = getattr(http, "status_code", 0) or 0
+    code = ((parsed or {}).get("Error") or {}).get("Code", "")
+    return status >= 500 or status == 429 or code in THROTTLE_CODES
 
 
 def _snake(operation: str) -> str:

@@ -1,17 +1,22 @@
 """The machinery every inventory module shares: memoisation, the worker pool, API-call accounting, the
-read-only guard and the translation of AWS errors into "not evaluated" reasons."""
+read-only guard, the scan deadline, tuning from the environment and the translation of AWS errors into
+"not evaluated" reasons."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
@@ -90,16 +95,122 @@ class NotAvailable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.iam_action = iam_action
-        self.kind = kind  # denied | throttled | not-found | unreachable | error
+        self.kind = kind  # denied | throttled | not-found | unreachable | timeout | deadline | error
 
 
 class ConfigurationError(Exception):
     """A usage, configuration or credential problem: nothing can be scanned (exit code 2)."""
 
 
+class SettingError(ConfigurationError, ValueError):
+    """An ``AUDITOR_*`` environment variable with a value auditor cannot use."""
+
+
+def env_number(environ: Mapping[str, str], name: str, default: float, *, low: float, high: float,
+               integer: bool = False, above: bool = False) -> Any:
+    """``environ[name]`` as a number in [``low``, ``high``] (``(low, high]`` when ``above``), else ``default``.
+
+    A value that is not such a number raises :class:`SettingError` naming the variable and what it accepts,
+    so a typo is a usage error at startup rather than a traceback or a silently different scan.
+    """
+    raw = environ.get(name)
+    if raw is None or not str(raw).strip():
+        return default
+    text = str(raw).strip()
+    try:
+        value: float = int(text) if integer else float(text)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value) or value > high or value < low or (above and value == low):
+        what = "a whole number" if integer else "a number"
+        lo, hi = (f"{int(b)}" if integer or b == int(b) else f"{b:g}" for b in (low, high))
+        bounds = f"greater than {lo} and at most {hi}" if above else f"between {lo} and {hi}"
+        raise SettingError(f"{name} must be {what} {bounds}, got {text!r}")
+    return value
+
+
+class Deadline:
+    """The moment a scan stops waiting (``auditor scan --timeout``).
+
+    Past it, no new AWS or Datadog request is sent, and every wait for data (a memoised load, a fan-out) ends
+    at once with :meth:`exceeded` — a "not evaluated" reason — instead of blocking on a call that hangs.
+    Requests already in flight are abandoned to their own (short) timeouts on the worker threads.
+    """
+
+    def __init__(self, seconds: float | None = None, *, label: str = "",
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.label = label or (format_duration(seconds) if seconds is not None else "none")
+        self._clock = clock
+        self._at = None if seconds is None else clock() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (never negative), or None when there is no deadline."""
+        return None if self._at is None else max(0.0, self._at - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        return self._at is not None and self._clock() >= self._at
+
+    @property
+    def reason(self) -> str:
+        return f"scan deadline of {self.label} reached"
+
+    def exceeded(self, iam_action: str = "") -> NotAvailable:
+        return NotAvailable(f"{self.reason} before this was fetched", iam_action, kind="deadline")
+
+    def result(self, fut: Future[T]) -> T:
+        """``fut.result()``, waiting no later than the deadline."""
+        try:
+            return fut.result(timeout=self.remaining())
+        except TimeoutError:
+            if fut.done():  # the work itself raised a TimeoutError: that is its own failure
+                raise
+            raise self.exceeded() from None
+
+
+_NO_DEADLINE = Deadline(None)
+_deadline = _NO_DEADLINE
+
+
+def active_deadline() -> Deadline:
+    """The deadline of the scan running in this process (none unless :func:`scan_deadline` set one)."""
+    return _deadline
+
+
+@contextlib.contextmanager
+def scan_deadline(seconds: float | None, label: str = "") -> Iterator[Deadline]:
+    """Bound every wait of the scan run inside this block to ``seconds`` from now (None: no bound).
+
+    ``label`` is how messages name the deadline (the user's own ``--timeout`` text); by default
+    :func:`format_duration`.
+
+    One process runs one scan at a time, and the worker threads must see the same deadline as the thread
+    that started them, so it is process-wide rather than passed through every inventory object.
+    """
+    global _deadline
+    previous, _deadline = _deadline, Deadline(seconds, label=label)
+    try:
+        yield _deadline
+    finally:
+        _deadline = previous
+
+
+def format_duration(seconds: float) -> str:
+    """``45`` → ``"45s"``, ``900`` → ``"15m"``, ``5400`` → ``"1h30m"``."""
+    if seconds < 60 or seconds != int(seconds):
+        return f"{seconds:g}s"
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return "".join(f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n) or "0s"
+
+
 def translate(exc: BaseException, service: str, operation: str) -> NotAvailable:
     """Turn a botocore exception into a :class:`NotAvailable` with a reason a user can act on."""
     action = iam_action(service, operation)
+    if isinstance(exc, NotAvailable):  # raised by auditor's own hooks inside botocore (the deadline)
+        exc.iam_action = exc.iam_action or action
+        return exc
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
@@ -111,28 +222,44 @@ def translate(exc: BaseException, service: str, operation: str) -> NotAvailable:
         if code in _NOT_FOUND_CODES or status == 404:
             return NotAvailable(f"{operation} found no such resource ({code})", action, kind="not-found")
         return NotAvailable(f"{operation} failed: {code or status}", action)
-    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+    if isinstance(exc, ReadTimeoutError):
+        return NotAvailable(f"{operation}: the {service} endpoint timed out (no answer within the read timeout)",
+                            action, kind="timeout")
+    if isinstance(exc, ConnectTimeoutError):
+        return NotAvailable(f"{operation}: connecting to the {service} endpoint timed out", action, kind="timeout")
+    if isinstance(exc, EndpointConnectionError):
         return NotAvailable(f"{operation}: the {service} endpoint could not be reached", action, kind="unreachable")
+    if isinstance(exc, ConnectionClosedError):
+        return NotAvailable(f"{operation}: the {service} endpoint dropped the connection", action, kind="unreachable")
     if isinstance(exc, BotoCoreError):
         return NotAvailable(f"{operation} failed: {type(exc).__name__}", action)
     return NotAvailable(f"{operation} failed: {type(exc).__name__}: {exc}", action)
 
 
 class CallStats:
-    """Counts every AWS API call (by ``service:Operation``) and every retry, thread-safely."""
+    """Counts every API call (by ``service:Operation``) and every retry, thread-safely.
+
+    A call is one request of the caller (one page); its retries are the attempts after its first, whether the
+    call succeeds in the end or not (throttling, 5xx, dropped connections, timeouts).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
 
-    def record(self, key: str) -> None:
+    def record(self, key: str, n: int = 1) -> None:
         with self._lock:
-            self.calls[key] += 1
+            self.calls[key] += n
 
     def record_retry(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.retries[key] += n
+
+    def record_attempt(self, key: str, attempt: int) -> None:
+        """Attempt number ``attempt`` (1-based) of a call was sent: every one after the first is a retry."""
+        if attempt > 1:
+            self.record_retry(key)
 
     @property
     def total(self) -> int:
@@ -143,7 +270,7 @@ class CallStats:
         with self._lock:
             return {
                 "total_calls": sum(self.calls.values()),
-                "calls": dict(sorted(self.calls.items())),
+                "calls": dict(sorted((k, n) for k, n in self.calls.items() if n)),
                 "retries": dict(sorted(self.retries.items())),
             }
 
@@ -167,7 +294,7 @@ class Memo:
                 fut.set_result(loader())
             except BaseException as exc:  # cached: every caller sees the same reason
                 fut.set_exception(exc)
-        return fut.result()
+        return active_deadline().result(fut)
 
     def __contains__(self, key: Any) -> bool:
         with self._lock:
@@ -187,14 +314,22 @@ class Pools:
         self.detail = ThreadPoolExecutor(self.workers, thread_name_prefix="auditor-detail")
 
     def map_detail(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[fn(i) for i in items]`` on the detail pool; past the scan deadline, :class:`NotAvailable`."""
         items = list(items)
         if len(items) <= 1:
             return [fn(i) for i in items]
-        return list(self.detail.map(fn, items))
+        futures = [self.detail.submit(fn, i) for i in items]
+        deadline = active_deadline()
+        try:
+            return [deadline.result(f) for f in futures]
+        finally:
+            for f in futures:
+                f.cancel()
 
     def shutdown(self) -> None:
-        self.listing.shutdown(wait=True, cancel_futures=True)
-        self.detail.shutdown(wait=True, cancel_futures=True)
+        """Stop taking work without waiting for it: a call that hangs must not hold the process."""
+        self.listing.shutdown(wait=False, cancel_futures=True)
+        self.detail.shutdown(wait=False, cancel_futures=True)
 
 
 def capture(fn: Callable[[], T]) -> T | NotAvailable:

@@ -10,12 +10,13 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .core import NotAvailable
+from .core import NotAvailable, active_deadline, env_number
 
-MAX_PACKAGE_BYTES = int(os.environ.get("AUDITOR_MAX_CODE_BYTES", str(80 * 1024 * 1024)))
+DEFAULT_MAX_PACKAGE_BYTES = 80 * 1024 * 1024
 MAX_MEMBER_BYTES = 8 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
@@ -70,8 +71,18 @@ def scan_zip(data: io.BufferedIOBase | io.BytesIO) -> tuple[dict[str, list[str]]
     return app, lib
 
 
-def download(url: str, *, limit: int = MAX_PACKAGE_BYTES) -> tempfile.SpooledTemporaryFile:
-    """Stream ``url`` into a spooled file, refusing anything past ``limit`` bytes."""
+def package_limit(environ: Mapping[str, str] = os.environ) -> int:
+    """The largest package the deep scan downloads: ``AUDITOR_MAX_CODE_BYTES`` (a bad value is a usage error)."""
+    return env_number(environ, "AUDITOR_MAX_CODE_BYTES", DEFAULT_MAX_PACKAGE_BYTES, low=1, high=10 * 1024**3,
+                      integer=True)
+
+
+def download(url: str, *, limit: int | None = None) -> tempfile.SpooledTemporaryFile:
+    """Stream ``url`` into a spooled file, refusing anything past ``limit`` bytes (default: :func:`package_limit`)."""
+    limit = package_limit() if limit is None else limit
+    deadline = active_deadline()
+    if deadline.expired:
+        raise deadline.exceeded("lambda:GetFunction")
     if urlsplit(url).scheme not in ("https", "http"):
         raise NotAvailable("the code location is not an HTTP(S) URL", "lambda:GetFunction")
     out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - the caller closes it

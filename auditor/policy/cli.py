@@ -8,15 +8,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
+from .. import term
 from . import actions as act
 from .analysis import analyze
-from .explain import table, to_json
+from .explain import layout, to_json
 from .parser import parse
 
-app = typer.Typer(help="Work with IAM/S3 policy documents.", no_args_is_help=True, add_completion=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+EXAMPLES = """Examples:
+
+\b
+  auditor policy explain bucket-policy.json
+  auditor policy explain bucket-policy.json --action s3:PutObject
+  auditor policy explain --bucket my-bucket --profile prod --format json
+"""
+
+app = typer.Typer(help="Work with IAM/S3 policy documents.", epilog=EXAMPLES, no_args_is_help=True,
+                  add_completion=False, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 
 
 class Format(enum.StrEnum):
@@ -25,7 +35,7 @@ class Format(enum.StrEnum):
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    term.stderr_console().print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -34,21 +44,47 @@ def _root() -> None:
     """Work with IAM/S3 policy documents."""
 
 
-@app.command("explain")
+def _check_action(action: str) -> str:
+    """The S3 action as the engine spells it, or a usage error naming the closest known one."""
+    known = {a.lower(): a for a in act.KNOWN_ACTIONS}
+    if action.lower() in known:
+        return known[action.lower()]
+    if "*" in action or "?" in action:
+        raise _fail(f"--action must be one S3 action such as s3:GetObject, not a pattern (got {action!r})")
+    from difflib import get_close_matches
+
+    name = action if action.lower().startswith("s3:") else f"s3:{action}"
+    close = get_close_matches(name.lower(), list(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {known[close[0]]}?" if close else "; e.g. s3:GetObject, s3:PutObject, s3:ListBucket"
+    raise _fail(f"--action {action!r} is not an S3 bucket or object action auditor knows{hint}")
+
+
+@app.command("explain", epilog=EXAMPLES, short_help="Show who can perform an S3 action under a bucket policy.")
 def explain(
-    file: Annotated[Path | None, typer.Argument(help="A bucket policy JSON file.", show_default=False)] = None,
-    bucket: Annotated[str | None, typer.Option("--bucket", help="Explain this live bucket's policy instead.")] = None,
-    action: Annotated[str, typer.Option("--action", help="The S3 action to explain.")] = "s3:GetObject",
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile (with --bucket).")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="AWS region for the S3 calls.")] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    # Described in the docstring: typer would print the argument's Python type beside it.
+    file: Annotated[Path | None, typer.Argument(show_default=False, metavar="FILE", hidden=True)] = None,
+    bucket: Annotated[str | None, typer.Option(
+        "--bucket", metavar="NAME", help="Explain this live bucket's policy instead.")] = None,
+    action: Annotated[str, typer.Option(
+        "--action", metavar="ACTION", help="The S3 action to explain.")] = "s3:GetObject",
+    profile: Annotated[str | None, typer.Option(
+        "--profile", metavar="NAME", help="AWS profile (with --bucket).")] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", metavar="REGION", help="AWS region for the S3 calls.")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table or json.", metavar="FORMAT")] = Format.table,
+    color: Annotated[term.ColorChoice | None, typer.Option(
+        "--color", metavar="WHEN", help=term.COLOR_HELP,
+        show_default=False)] = None,
 ) -> None:
     """Show who can perform ACTION: every class of request (network path, source IP, VPC, endpoint,
-    principal, …) with the outcome and the statement that decided it."""
+    principal, …) with the outcome and the statement that decided it.
+
+    FILE: a bucket policy (JSON), or give --bucket to read a live bucket's policy.
+    """
+    term.set_color_choice(color)
     if (file is None) == (bucket is None):
         raise _fail("give either a policy FILE or --bucket NAME")
-    if not action.lower().startswith("s3:") or act.level(action) == "any" and ("*" in action or "?" in action):
-        raise _fail(f"--action must be one S3 action such as s3:GetObject (got {action!r})")
+    action = _check_action(action)
     owner = None
     if file is not None:
         try:
@@ -72,10 +108,8 @@ def explain(
     if format is Format.json:
         sys.stdout.write(to_json(analysis, source))
         return
-    console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=False, width=200)
-    console.print(table(analysis, source), soft_wrap=True)
+    out = term.Term.detect(sys.stdout)
+    sys.stdout.write(layout(analysis, source, width=out.width).render(color=out.color))
 
 
 def _live(bucket: str, profile: str | None, region: str | None) -> tuple[str, object, str | None, str]:
@@ -92,6 +126,8 @@ def _live(bucket: str, profile: str | None, region: str | None) -> tuple[str, ob
         where = inv.s3.region_of(bucket)
         text = inv.s3.policy(bucket, where)
     except NotAvailable as exc:
+        if exc.kind == "not-found":
+            raise _fail(f"bucket {bucket} does not exist") from None
         extra = f" (needs {exc.iam_action})" if exc.iam_action and exc.iam_action not in exc.reason else ""
         raise _fail(f"bucket {bucket}: {exc.reason}{extra}") from None
     finally:

@@ -1,28 +1,20 @@
-"""Render an :class:`~auditor.policy.analysis.Analysis` as a truth table (rich) or as JSON (pure)."""
+"""Render an :class:`~auditor.policy.analysis.Analysis` as a truth table (laid out for a width) or as JSON."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.segment import Segment
-from rich.style import Style
-
+from ..term import MIN_WIDTH, PIPE_WIDTH, Doc
 from .analysis import Analysis
 from .model import Decision
 
-MAX_CELL = 44
 STYLE = {
     Decision.ALLOWED: ("allowed", "bold green"),
     Decision.DENIED: ("denied", "bold red"),
     Decision.NOT_ALLOWED: ("not allowed by this policy", "yellow"),
     Decision.UNKNOWN: ("unknown", "bold magenta"),
 }
-BOLD, DIM = Style.parse("bold"), Style.parse("dim")
-OUTCOME_STYLE = {decision: Style.parse(style) for decision, (_, style) in STYLE.items()}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def to_json(analysis: Analysis, source: str = "") -> str:
@@ -30,8 +22,12 @@ def to_json(analysis: Analysis, source: str = "") -> str:
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
 
-def table(analysis: Analysis, source: str = "") -> Lines:
-    """The truth table: one row per class of requests, with the outcome and the statement that decided it."""
+def layout(analysis: Analysis, source: str = "", *, width: int = PIPE_WIDTH) -> Doc:
+    """The truth table: one row per class of requests, with the outcome and the statement that decided it.
+
+    A table when every cell fits whole on one line of ``width``; else one block per row (its outcome and
+    deciding statements, then each dimension that applies to it), so no value is ever cut."""
+    width = max(MIN_WIDTH, width)
     dims = [d for d in analysis.shown_dims() if d.name != "action"]
     title = f"{source}: " if source else ""
     title += f"who can {analysis.action or 'do what'}"
@@ -46,16 +42,33 @@ def table(analysis: Analysis, source: str = "") -> Lines:
             cells.append(r.cells["action"].label if "action" in r.cells else "any")
         body.append((r.decision, cells))
     heads = [d.title for d in dims] + ["outcome", "decided by"] + (["action"] if has_action else [])
-    widths = [min(max([len(h)] + [len(c[1][i]) for c in body]), MAX_CELL) for i, h in enumerate(heads)]
-    out = Lines()
-    out.add(title, BOLD)
-    out.add("  ".join(_fit(h, w) for h, w in zip(heads, widths, strict=True)), BOLD)
-    out.add("  ".join("─" * w for w in widths), DIM)
-    out_i = len(dims)
-    start = sum(w + 2 for w in widths[:out_i])
-    for decision, cells in body:
-        out.add("  ".join(_fit(c, w) for c, w in zip(cells, widths, strict=True)),
-                span=(start, start + widths[out_i], OUTCOME_STYLE[decision]))
+    widths = [max([len(h)] + [len(c[1][i]) for c in body]) for i, h in enumerate(heads)]
+    doc = Doc()
+    doc.text(title, width, style="bold")
+    if sum(widths) + 2 * (len(widths) - 1) <= width:
+        doc.line(("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)), "bold"))
+        doc.line(("  ".join("─" * w for w in widths), "dim"))
+        out_i = len(dims)
+        for decision, cells in body:
+            parts: list[str | tuple[str, str]] = []
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True)):
+                text = c.ljust(w) + ("  " if i < len(cells) - 1 else "")
+                parts.append((text, STYLE[decision][1]) if i == out_i else text)
+            doc.line(*parts)
+    else:
+        doc.text("each class of requests: its outcome, the statement that decided it, and what sets the class "
+                 "apart (a dimension not listed does not apply to it)", width, style="dim")
+        label_w = max(len(h) for h in heads)
+        for decision, cells in body:
+            outcome, decided = cells[len(dims)], cells[len(dims) + 1]
+            doc.blank().line("• ", (outcome, STYLE[decision][1]),
+                             *([f" · decided by {decided}"] if decided != "—" else []))
+            rest = list(zip(heads[: len(dims)], cells[: len(dims)], strict=True))
+            if has_action:
+                rest.append((heads[-1], cells[-1]))
+            for head, cell in rest:
+                if cell != "—":
+                    doc.text(cell, width, indent=" " * (4 + label_w + 2), first=f"    {head.ljust(label_w)}  ")
     notes = []
     if analysis.not_modelled:
         notes.append("not modelled (every value the policy distinguishes is covered, but presence and relations "
@@ -67,49 +80,13 @@ def table(analysis: Analysis, source: str = "") -> Lines:
     for d in analysis.policy.diagnostics:
         if d.severity != "info":
             notes.append(f"[{d.severity}] {d.message}")
+    if notes:
+        doc.blank()
     for n in notes:
-        out.add(f"• {n}", DIM)
-    return out
-
-
-class Lines:
-    """Laid-out lines, each with a style and at most one span styled otherwise, which rich prints as they are.
-
-    (A rich ``Text`` per line is split, measured and scanned for control codes several times over: for
-    a table of a few hundred rows that cost as much as the analysis.) Control characters — a Sid or a
-    condition value may hold any — become spaces, so they neither break the layout nor reach the terminal."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, Style | None, tuple[int, int, Style] | None]] = []
-
-    def add(self, text: str, style: Style | None = None, span: tuple[int, int, Style] | None = None) -> None:
-        self.lines.append((_CONTROL.sub(" ", text), style, span))
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for text, style, span in self.lines:
-            if span is None:
-                yield Segment(text, style)
-            else:
-                start, end, span_style = span
-                yield Segment(text[:start], style)
-                yield Segment(text[start:end], span_style)
-                yield Segment(text[end:], style)
-            yield Segment.line()
-
-
-def _fit(text: str, width: int) -> str:
-    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
+        doc.text(n, width, style="dim", indent="  ", first="• ")
+    return doc
 
 
 def render_table(analysis: Analysis, source: str = "", *, width: int | None = None) -> str:
-    console = Console(width=width or 160, record=True, force_terminal=False, color_system=None, file=_Null())
-    console.print(table(analysis, source), soft_wrap=True)
-    return console.export_text()
-
-
-class _Null:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
+    """The truth table as plain text (no colour), laid out for ``width`` columns (default: 160)."""
+    return layout(analysis, source, width=width or 160).plain()

@@ -9,7 +9,7 @@ import pytest
 
 from auditor.demo import seed_datadog
 from auditor.demo.datadog_server import DatadogServer, monitor
-from auditor.inventory.core import CallStats, NotAvailable
+from auditor.inventory.core import CallStats, NotAvailable, scan_deadline
 from auditor.inventory.datadog import DatadogInventory, DatadogSettings
 
 from .conftest import API_KEY, APP_KEY, FAST, inventory_for, settings_for
@@ -165,8 +165,26 @@ def test_slow_api_beyond_the_budget_is_not_available(dd_server):
     started = time.monotonic()
     with pytest.raises(NotAvailable) as err:
         inv.monitors()
-    assert err.value.kind == "unreachable" and "timed out on 3 attempt(s)" in err.value.reason
+    # A timeout is retried once, not max_retries (2) times: a hung API costs two read timeouts.
+    assert err.value.kind == "unreachable" and "timed out on 2 attempt(s)" in err.value.reason
+    assert dd_server.calls(LISTING) == 2
     assert time.monotonic() - started < 3
+
+
+def test_no_retry_past_the_scan_deadline(dd_server):
+    dd_server.slow(1.0, times=10, path_prefix=LISTING)
+    with scan_deadline(0.2), pytest.raises(NotAvailable) as err:
+        inventory_for(dd_server).monitors()  # the first attempt times out at 0.4 s, past the deadline
+    assert err.value.kind == "deadline" and "scan deadline of 0.2s reached" in err.value.reason
+    assert dd_server.calls(LISTING) == 1
+
+
+def test_no_rate_limit_wait_past_the_scan_deadline(dd_server):
+    dd_server.fail(429, times=1, path_prefix=LISTING, headers={"X-RateLimit-Reset": "3"})
+    sleeps = Sleeps()
+    with scan_deadline(1.0), pytest.raises(NotAvailable) as err:
+        inventory_for(dd_server, sleep=sleeps).monitors()  # a 3 s wait would end past the deadline
+    assert err.value.kind == "deadline" and sleeps == []
 
 
 def test_nothing_listening():
