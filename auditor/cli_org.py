@@ -156,7 +156,7 @@ _OUTPUT_EXT = ((Format.json, "json"), (Format.sarif, "sarif"), (Format.markdown,
 def write_accounts(report: Report, directory: Path) -> None:
     """``--output-dir``: each account's report as ``<account>.json``, ``.sarif`` and ``.md`` (rendered first, then
     written, so a failed render leaves no file). The files merge back into the combined report."""
-    from .cli import _fail, _render, err
+    from .cli import EXIT_OUTPUT, _fail, _render, _write_file, err
     from .merge import account_report, explode
 
     rendered = []
@@ -166,11 +166,9 @@ def write_accounts(report: Report, directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path, text in rendered:
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            _write_file(path, text)
     except OSError as exc:
-        raise _fail(f"cannot write to --output-dir {directory}: {exc.strerror or exc}") from None
+        raise _fail(f"cannot write to --output-dir {directory}: {exc.strerror or exc}", EXIT_OUTPUT) from None
     err.print(f"wrote {len(rendered)} reports ({len(rendered) // len(_OUTPUT_EXT)} account(s) × JSON, SARIF, "
               f"Markdown) to {escape(str(directory))}")
 
