@@ -157,11 +157,10 @@ def write_accounts(report: Report, directory: Path) -> None:
     """``--output-dir``: each account's report as ``<account>.json``, ``.sarif`` and ``.md`` (rendered first, then
     written, so a failed render leaves no file). The files merge back into the combined report."""
     from .cli import EXIT_OUTPUT, _fail, _render, _write_file, err
-    from .merge import account_report, explode
+    from .merge import account_reports
 
     rendered = []
-    for account in sorted(explode(report).sections):
-        sub = account_report(report, account)
+    for account, sub in account_reports(report).items():
         rendered += [(directory / f"{account}.{ext}", _render(sub, fmt, to_terminal=False)) for fmt, ext in _OUTPUT_EXT]
     try:
         directory.mkdir(parents=True, exist_ok=True)

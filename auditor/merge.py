@@ -191,9 +191,15 @@ def merge(reports: list[Report], sources: list[str] | None = None) -> Report:
 
 def account_report(report: Report, account: str) -> Report:
     """The report of one account of a multi-account ``report`` (its file in ``--output-dir``, its SARIF run)."""
+    return account_reports(report)[account]
+
+
+def account_reports(report: Report) -> dict[str, Report]:
+    """Every account's own report (taking ``report`` apart once), by account id."""
     parts = explode(report)
-    return build([parts.sections[account]], checks=parts.checks, settings=parts.settings, warnings=parts.warnings,
-                 notices=parts.notices, tool_version=parts.tool_version)
+    return {account: build([sec], checks=parts.checks, settings=parts.settings, warnings=parts.warnings,
+                           notices=parts.notices, tool_version=parts.tool_version)
+            for account, sec in sorted(parts.sections.items())}
 
 
 def _check(meta: CheckMeta) -> dict[str, Any]:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class AccountScan:
     """What one account of a multi-account scan was: how it was reached, where it was read, whether at all.
 
-    Its findings are the report's findings about its resources (:meth:`Report.account_findings`); the counts
+    Its findings are the report's findings about its resources (:meth:`Report.by_account`); the counts
     of every output are derived from them, so merging reports only has to choose each account's scan.
     """
 
@@ -96,14 +96,19 @@ class Report:
         counts = Counter(str(f.severity) for f in self.failures)
         return {str(s): counts.get(str(s), 0) for s in sorted(Severity, reverse=True)}
 
-    def account_findings(self, account: str) -> list[Finding]:
-        """The findings about ``account``'s resources (its not-evaluated entries included)."""
-        return [f for f in self.findings if f.resource.account == account]
+    def by_account(self) -> dict[str, Report]:
+        """Each account's part of the report: the findings about its resources (its not-evaluated entries
+        included), as a report whose counts are that account's. One pass over the findings."""
+        grouped: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            grouped.setdefault(f.resource.account, []).append(f)
+        return {account: Report(self.target, self.checks, found) for account, found in grouped.items()}
 
-    def account_complete(self, scan: AccountScan) -> bool:
-        """Whether ``scan``'s account was read in full: reached, every resource evaluated, no warning."""
-        return scan.evaluated and not scan.warnings and not any(
-            f.status is Status.NOT_EVALUATED for f in self.account_findings(scan.account))
+    @staticmethod
+    def account_complete(scan: AccountScan, part: Report | None) -> bool:
+        """Whether ``scan``'s account was read in full: reached, every resource evaluated, no warning (``part``:
+        its share of the report, from :meth:`by_account`)."""
+        return scan.evaluated and not scan.warnings and not (part is not None and part.not_evaluated)
 
     def meta_for(self, check_id: str) -> CheckMeta | None:
         for meta in self.checks:

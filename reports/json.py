@@ -100,9 +100,11 @@ def summary(report: Report) -> dict[str, Any]:
     }
 
 
-def account_dict(report: Report, scan: AccountScan) -> dict[str, Any]:
-    """One account of a multi-account report: how it was reached, where it was read, its own totals."""
-    own = Report(report.target, report.checks, report.account_findings(scan.account))
+def account_dict(report: Report, scan: AccountScan, own: Report | None = None) -> dict[str, Any]:
+    """One account of a multi-account report: how it was reached, where it was read, its own totals (``own``:
+    its part of the report, from ``Report.by_account``)."""
+    own = own if own is not None else report.by_account().get(scan.account)
+    own = own if own is not None else Report(report.target, report.checks, [])
     out: dict[str, Any] = {
         "account": scan.account,
         "name": scan.name,
@@ -113,7 +115,7 @@ def account_dict(report: Report, scan: AccountScan) -> dict[str, Any]:
         out["reason"] = scan.reason
         out["iam_action"] = scan.iam_action
     out.update({
-        "complete": report.account_complete(scan),
+        "complete": report.account_complete(scan, own),
         "regions": list(scan.regions),
         "regions_not_enabled": list(scan.regions_not_enabled),
         "sarif_category": scan.sarif_category,
@@ -127,7 +129,7 @@ def account_dict(report: Report, scan: AccountScan) -> dict[str, Any]:
             "new": len(own.by_baseline("new")),
             "unchanged": len(own.by_baseline("unchanged")),
             "carried_over": len(own.carried_over),
-            "fixed": sum(f.resource.account == scan.account for f in cmp.fixed),
+            "fixed": sum(1 for f in cmp.fixed if f.resource.account == scan.account),
             "out_of_scope": cmp.out_of_scope_by_account[scan.account],
         }
     out.update({"warnings": list(scan.warnings), "notices": list(scan.notices), "stats": scan.stats})
@@ -155,7 +157,8 @@ def document(report: Report) -> dict[str, Any]:
     if comparison is not None:
         doc["baseline"] = comparison
     if report.accounts is not None:
-        doc["accounts"] = [account_dict(report, scan) for scan in report.accounts]
+        parts = report.by_account()
+        doc["accounts"] = [account_dict(report, scan, parts.get(scan.account)) for scan in report.accounts]
     return doc
 
 

@@ -268,13 +268,14 @@ def document(report: Report) -> dict[str, Any]:
     if report.accounts is None:
         runs = [_run(report)]
     else:
-        from auditor.merge import account_report
+        from auditor.merge import account_reports
 
         if len(report.accounts) > MAX_RUNS:
             raise SarifLimitError(
                 f"{len(report.accounts)} accounts would be {len(report.accounts)} SARIF runs; GitHub accepts at most "
                 f"{MAX_RUNS} runs per file: write one file per account with --output-dir and upload each")
-        runs = [_run(account_report(report, scan.account)) for scan in report.accounts]
+        each = account_reports(report)
+        runs = [_run(each[scan.account]) for scan in report.accounts]
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs}
 
 

@@ -102,11 +102,12 @@ def account_rows(report: Report) -> list[tuple[str, str, str, dict[str, int], in
     """Per account of a multi-account report: (account, name, status, failures by severity, not evaluated,
     passed); the terminal and the Markdown summary show the same."""
     rows = []
+    parts = report.by_account()
     for scan in report.accounts or []:
-        part = Report(report.target, report.checks, report.account_findings(scan.account))
+        part = parts.get(scan.account) or Report(report.target, report.checks, [])
         if not scan.evaluated:
             status = f"not evaluated: {scan.reason}" + (f" ({scan.iam_action})" if scan.iam_action else "")
-        elif report.account_complete(scan):
+        elif report.account_complete(scan, part):
             status = "complete"
         else:
             status = "incomplete"
