@@ -162,6 +162,10 @@ def test_output_dir_holds_one_report_per_account_that_merge_back_into_the_run(or
 
 
 def test_shards_cover_every_account_once_and_merge_into_the_unsharded_run(org, org_scan, tmp_path):
+    """The organization recipe (examples/github/org-audit.yml) as written: each shard job's Scan and Upload steps,
+    then the summary job's Merge step, run by bash on the moto organization with two shards. Every active account
+    is scanned by exactly one shard, each account's SARIF is uploaded on its own with its own category, and the
+    merged report equals one unsharded scan."""
     from auditor.accounts import in_shard
 
     active = org_scan["doc"]["target"]["accounts"]
@@ -174,20 +178,86 @@ def test_shards_cover_every_account_once_and_merge_into_the_unsharded_run(org, o
     assert r.stdout.splitlines() == [f"{a}\t{by_account[a].role_arn}\t{by_account[a].name}"
                                      for a in active if in_shard(a, 2, 2)]
     assert "shard 2/2" in r.stderr and "suspended" in r.stderr
-    paths = []
-    for i in (1, 2):
-        path = tmp_path / f"shard-{i}.json"
-        _, doc, _ = _scan(org, "--org-role", SCAN_ROLE, "--shard", f"{i}/2", "--json-output", str(path))
-        assert doc["target"]["accounts"] == [a for a in active if in_shard(a, i, 2)]
-        assert doc["target"]["shard"] == f"{i}/2"
-        paths.append(str(path))
-    r = run_auditor("merge", *paths, "--format", "json", "--sarif-output", str(tmp_path / "m.sarif"),
-                    "--markdown-output", str(tmp_path / "m.md"), "--fail-on", "never")
-    assert r.code == 3, r.stderr
-    merged = assert_valid_report(json.loads(r.stdout))
+
+    recipe = _Recipe(org, tmp_path)
+    for shard in (1, 2):
+        code = recipe.run("scan", "Scan", shard=shard)
+        assert code in (0, 1, 3)
+        shard_doc = assert_valid_report(json.loads((recipe.out(shard) / f"shard-{shard}.json").read_text()))
+        assert shard_doc["target"]["accounts"] == [a for a in active if in_shard(a, shard, 2)]
+        assert recipe.run("scan", "Upload to code scanning", shard=shard) == 0
+        recipe.download(shard)
+    assert recipe.run("summary", "Merge the shards") == 3  # incomplete: gamma and epsilon cannot be reached
+    merged = assert_valid_report(json.loads((recipe.baseline / "auditor.json").read_text()))
     assert _comparable(merged) == _comparable(org_scan["doc"])
-    assert len(assert_valid_sarif((tmp_path / "m.sarif").read_text())["runs"]) == len(active)
-    assert "### Accounts (5)" in (tmp_path / "m.md").read_text()
+    assert "### Accounts (5)" in recipe.summary.read_text()
+    uploads = recipe.uploads()
+    assert sorted(u["runs"][0]["properties"]["account"] for u in uploads) == active
+    assert {u["runs"][0]["automationDetails"]["id"] for u in uploads} == {f"auditor/aws-{a}/" for a in active}
+
+
+class _Recipe:
+    """Runs the steps of examples/github/org-audit.yml as GitHub's runner does (bash -eo pipefail), with the
+    workflow's and the step's env, on the moto organization; ``gh`` records the uploads instead of sending them."""
+
+    def __init__(self, org, tmp: Path) -> None:
+        import os
+        import sys
+
+        import yaml
+
+        self.wf = yaml.safe_load((Path(__file__).parent.parent / "examples" / "github" / "org-audit.yml").read_text())
+        self.tmp = tmp
+        self.baseline = tmp / "summary" / "auditor-baseline"
+        self.summary = tmp / "step-summary.md"
+        self.shards = tmp / "summary" / "shards"
+        (tmp / "bin").mkdir()
+        gh = tmp / "bin" / "gh"  # gh api --method POST PATH --input FILE
+        gh.write_text(f"#!{sys.executable}\nimport shutil, sys, uuid\nargs = sys.argv[1:]\n"
+                      f"shutil.copy(args[args.index('--input') + 1], r'{tmp}/upload-' + uuid.uuid4().hex + '.json')\n"
+                      "print('{\"id\": \"1\"}')\n")
+        gh.chmod(0o755)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DD_"))}
+        self.env.update(org.env(), AWS_PROFILE="demo", PATH=f"{tmp / 'bin'}:{Path(sys.executable).parent}:"
+                        f"{os.environ['PATH']}", GITHUB_SHA="0" * 40, GITHUB_REF="refs/heads/main",
+                        GITHUB_REPOSITORY="example/audits", RUNNER_TEMP=str(tmp), GITHUB_OUTPUT=str(tmp / "output"),
+                        GITHUB_STEP_SUMMARY=str(self.summary), SHARDS="2")
+
+    def out(self, shard: int) -> Path:
+        return self.tmp / f"shard-{shard}" / "auditor-out"
+
+    def run(self, job: str, name: str, shard: int | None = None) -> int:
+        import subprocess
+
+        spec = self.wf["jobs"][job]
+        step = next(s for s in spec["steps"] if s.get("name") == name)
+        where = self.tmp / (f"shard-{shard}" if shard else "summary")
+        where.mkdir(exist_ok=True)
+        env = {**self.env, **{k: str(v) for k, v in spec.get("env", {}).items()}}
+        env.update(SHARD=str(shard or ""), SCAN_ROLE=SCAN_ROLE, REGIONS="us-east-1", AUDITOR_DATADOG="auto")
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=where,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc.returncode
+
+    def download(self, shard: int) -> None:
+        """actions/download-artifact with merge-multiple: every shard's JSON in one folder."""
+        import shutil
+
+        self.shards.mkdir(parents=True, exist_ok=True)
+        for report in self.out(shard).glob("shard-*.json"):
+            shutil.copy(report, self.shards / report.name)
+
+    def uploads(self) -> list[dict]:
+        import base64
+        import gzip
+
+        out = []
+        for body in self.tmp.glob("upload-*.json"):
+            doc = json.loads(body.read_text())
+            assert doc["commit_sha"] == "0" * 40 and doc["ref"] == "refs/heads/main"
+            out.append(assert_valid_sarif(gzip.decompress(base64.b64decode(doc["sarif"])).decode()))
+        return out
 
 
 def test_all_regions_scans_the_enabled_regions_and_names_the_others(org):
