@@ -613,3 +613,67 @@ def test_a_shard_compared_with_the_merged_report_of_last_night(org_scan, tmp_pat
     by_account = {a["account"]: a["baseline"] for a in doc["accounts"]}
     assert by_account[beta.account]["carried_over"] == beta_failures and by_account[alpha.account]["new"] == 0
     assert _comparable(document(merge([tonight]))) == _comparable(doc)  # still its own merge
+
+
+def test_the_step_functions_design_is_valid_and_its_task_command_runs(org, org_scan, tmp_path):
+    """examples/aws: the task definition is what ECS's RegisterTaskDefinition accepts, the state machine's
+    states and overrides agree with it, and the task's command — examples/aws/task.sh, run by sh as the
+    container runs it — scans a shard into S3 and merges the shards from S3, here on the moto organization."""
+    import os
+    import subprocess
+    import sys
+
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    here = Path(__file__).parent.parent / "examples" / "aws"
+    task = json.loads((here / "auditor-task-definition.json").read_text())
+    asl = json.loads((here / "org-audit.asl.json").read_text())
+    model = botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition")
+    assert ParamValidator().validate(task, model.input_shape).generate_report() == ""
+    container = task["containerDefinitions"][0]
+    script = (here / "task.sh").read_text()
+    body = "\n".join(script.splitlines()[next(i for i, ln in enumerate(script.splitlines())
+                                               if not ln.startswith("#")):]) + "\n"
+    assert container["entryPoint"] == ["sh", "-c"] and container["command"] == [body]
+
+    def states(machine):
+        for name, state in machine["States"].items():
+            yield name, state, machine
+            if state["Type"] == "Map":
+                yield from states(state["ItemProcessor"])
+
+    tasks = []
+    for name, state, machine in states(asl):
+        for target in [state.get("Next"), state.get("Default"), *(c["Next"] for c in state.get("Choices", [])),
+                       *(c["Next"] for c in state.get("Catch", []))]:
+            assert target is None or target in machine["States"], (name, target)
+        if state["Type"] == "Map":
+            assert state["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+        if state["Type"] == "Task":
+            tasks.append(state)
+            params = state["Parameters"]
+            assert state["Resource"] == "arn:aws:states:::ecs:runTask.sync"
+            assert params["TaskDefinition"] == task["family"] and params["LaunchType"] == "FARGATE"
+            override = params["Overrides"]["ContainerOverrides"][0]
+            assert override["Name"] == container["name"]
+            assert {e["Name"] for e in override["Environment"]} <= {"AUDITOR_MODE", "AUDITOR_SHARD", "AUDITOR_RESULTS"}
+    assert len(tasks) == 2
+
+    s3 = org.client("s3")
+    s3.create_bucket(Bucket="auditor-results")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DD_"))}
+    env.update(org.env(), AWS_PROFILE="demo", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+               AUDITOR_RESULTS="s3://auditor-results/nights/1", AUDITOR_SCAN_ROLE=SCAN_ROLE,
+               AUDITOR_SCAN_ARGS="--region us-east-1 --check VT-1", TMPDIR=str(tmp_path))
+    for mode in ("scan", "merge"):
+        proc = subprocess.run(["sh", "-c", body], env={**env, "AUDITOR_MODE": mode, "AUDITOR_SHARD": "1/1"},
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="auditor-results")["Contents"])
+    assert keys == ["nights/1/organization.json", "nights/1/shards/shard-1-1.json", "nights/1/summary.md"]
+    merged = assert_valid_report(json.loads(s3.get_object(Bucket="auditor-results",
+                                                          Key="nights/1/organization.json")["Body"].read()))
+    assert merged["target"]["accounts"] == org_scan["doc"]["target"]["accounts"]
+    assert [f for f in merged["findings"] if f["status"] == "fail"] == \
+        [f for f in org_scan["doc"]["findings"] if f["status"] == "fail" and f["rule"] == "VT-1"]
