@@ -1,10 +1,11 @@
 """Organisation scale: per-account scan time, the shared bound on calls in flight, shard sizes, merge cost.
 
 An organization on a local moto server that adds LATENCY_MS to every request (concurrent requests overlap, as
-with AWS): a management account and MEMBERS member accounts, each with one healthy and BROKEN broken SQS →
-Lambda consumers (auditor/demo/seed_org.py). Then, in this process:
+with AWS): the demo's shop as the management account (auditor/demo/seed.py: queues, functions, mappings, ECS
+services, buckets, roles) and MEMBERS member accounts, each with one healthy and BROKEN broken SQS → Lambda
+consumers (auditor/demo/seed_org.py). Then, in this process, every check but Datadog's:
 
-1. one account alone, through its role: the per-account figure;
+1. one account alone, through its role (after a warm-up scan): the per-account figures, shop and member;
 2. every account, ``--workers 8``, 1 / 2 / 4 / 8 accounts at a time, on the shared pools: wall, calls, and the
    most calls ever in flight (on the pools' threads, and on the accounts' own threads: AssumeRole,
    DescribeRegions);
@@ -26,6 +27,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+from auditor.demo import seed as shop
 from auditor.demo.seed_org import seed_organization
 from auditor.demo.servers import LocalAws
 
@@ -113,7 +115,8 @@ def merge_cost(report, copies: int = 1000) -> None:
 
     from auditor.merge import account_report, merge
 
-    one = account_report(report, report.accounts[1].account)
+    member = max(report.accounts, key=lambda a: a.account != shop.ACCOUNT)  # a member, not the shop
+    one = account_report(report, member.account)
     parts = []
     for i in range(copies):
         account = f"{100000000000 + i:012d}"
@@ -141,17 +144,20 @@ def main() -> None:
     aws = LocalAws().start_isolated()
     try:
         t0 = time.perf_counter()
-        organization = seed_organization(aws, [(f"member-{i}", broken, "ok") for i in range(members)],
-                                         management=broken)
-        print(f"seeded {members + 1} accounts with {broken + 1} consumers each in {time.perf_counter() - t0:.1f}s "
-              f"(latency {latency} ms per request)")
+        shop.seed(aws.client)
+        organization = seed_organization(aws, [(f"member-{i}", broken, "ok") for i in range(members)])
+        print(f"seeded the shop and {members} members with {broken + 1} consumers each in "
+              f"{time.perf_counter() - t0:.1f}s (latency {latency} ms per request)")
         os.environ.update(aws.env())
         names = ["management"] + [f"member-{i}" for i in range(members)]
-        report, wall, cpu, peak, _ = scan(organization, names[1:2], workers=8, parallel=1)
-        calls = report.stats["total_calls"]
-        print(f"\none account alone (--workers 8): {wall:.2f}s wall, {cpu:.2f}s CPU, {calls} API calls, "
-              f"at most {peak['all']} in flight")
-        print(f"\nall {len(names)} accounts, --workers 8 (pools: 8 listing + 8 detail threads, shared):")
+        scan(organization, names[1:2], workers=8, parallel=1)  # warm-up: imports, service models, connections
+        for label, name in (("the shop (management)", "management"), ("a member", names[1])):
+            report, wall, cpu, peak, _ = scan(organization, [name], workers=8, parallel=1)
+            print(f"one account alone, {label} (--workers 8): {wall:.2f}s wall, {cpu:.2f}s CPU, "
+                  f"{report.stats['total_calls']} API calls, {len(report.findings)} results, "
+                  f"at most {peak['all']} in flight")
+        print(f"\nall {len(names)} accounts (the shop and {members} members), --workers 8 (pools: 8 listing + 8 "
+              "detail threads, shared):")
         print("  accounts at once   wall    CPU   calls  per account  in flight: pools + accounts' own")
         for parallel in (1, 2, 4, 8):
             report, wall, cpu, peak, _ = scan(organization, names, workers=8, parallel=parallel)
@@ -163,7 +169,7 @@ def main() -> None:
     finally:
         aws.stop()
     shards()
-    merge_cost(report)
+    merge_cost(report)  # of the last member-sized account, 1,000 times
 
 
 if __name__ == "__main__":
