@@ -25,15 +25,23 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m auditor.demo --out out
 
-## Lint, then the whole test suite (unit + end-to-end against local servers).
+## Lint, then the whole test suite (unit + end-to-end against local servers), one worker per core; a test
+## module stays on one worker, so the scans it shares are made once.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+## Benchmarks (numbers, no verdicts): policy explanation, Datadog coverage, and `auditor scan` against a plain
+## concurrent loop on a large local account. Full size: BENCH_ARGS="--scale 0.25,0.5,1,2 --workers 8,16,32".
+BENCH_ARGS ?= --scale 1 --workers 8 --repeat 2
+
 bench: $(STAMP)
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/bench_*.py; do case $$b in */bench_scan.py|*/bench_coverage.py) ;; \
+	  *) echo "== $$b"; $(BIN)/python $$b || exit 1;; esac; done
+	$(BIN)/python -m benchmarks.bench_coverage
+	$(BIN)/python -m benchmarks.bench_scan $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .ruff_cache

@@ -58,8 +58,15 @@ from urllib.parse import parse_qs, urlsplit
 
 KINDS = ("throttle", "denied", "500", "503", "reset", "hang")
 
-#: Services the proxy can name by default: every service auditor calls.
-SERVICES = ("sts", "iam", "ec2", "ecs", "sqs", "lambda", "servicediscovery", "s3", "s3control")
+def _called_services() -> tuple[str, ...]:
+    from auditor.inventory.loads import LOADS, operations
+
+    return ("sts", *sorted({op.service for op in operations(LOADS) if op.service != "datadog"}))
+
+
+#: Services the proxy can name by default: every service auditor calls (the identity lookup, and every service
+#: behind a declared load, so a new check's service is known without editing this list).
+SERVICES = _called_services()
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,12 @@ def _models(names: tuple[str, ...]) -> tuple[_Service, ...]:
         rest = []
         if model.protocol in ("rest-json", "rest-xml"):  # REST operations are told apart by method and path
             for op_name in model.operation_names:
-                http = model.operation_model(op_name).http
+                op = model.operation_model(op_name)
+                http = op.http
                 pattern, required, score = _uri_pattern(http.get("requestUri", "/"))
+                # Of two operations on one URI (S3's GetBucketNotification, deprecated, and
+                # GetBucketNotificationConfiguration), the current one is the name a request goes by.
+                score -= 1 if op.deprecated else 0
                 rest.append((http.get("method", "GET"), pattern, required, score, op_name))
         out.append(_Service(
             name=name, protocol=getattr(model, "resolved_protocol", model.protocol),

@@ -213,6 +213,7 @@ class DatadogServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.now: dt.datetime | None = None  # fixed clock for downtime status; None = real time
+        self.latency = 0.0  # seconds added to every request, concurrently (benchmarks)
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def start(self) -> DatadogServer:
@@ -423,6 +424,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
 
     def do_GET(self) -> None:
+        if self.owner.latency:
+            time.sleep(self.owner.latency)
         path, qs = self._record()
         fault = self.owner._take_fault(path)
         if fault is not None:

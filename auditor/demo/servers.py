@@ -35,22 +35,6 @@ def _install_extensions() -> None:
         importlib.import_module(name).install()
 
 
-def _add_latency(seconds: float) -> None:
-    """Make every request to the local server take ``seconds`` longer, concurrently (for benchmarks)."""
-    import time
-
-    from moto.moto_server import threaded_moto_server as tms
-
-    base = tms.DomainDispatcherApplication
-
-    class Slow(base):  # type: ignore[misc, valid-type]
-        def __call__(self, environ, start_response):
-            time.sleep(seconds)
-            return super().__call__(environ, start_response)
-
-    tms.DomainDispatcherApplication = Slow
-
-
 @dataclass
 class LocalAws:
     """A moto server on 127.0.0.1 and a profile pointing at it."""
@@ -68,8 +52,10 @@ class LocalAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         latency = float(os.environ.get("AUDITOR_MOTO_LATENCY_MS", "0") or 0) / 1000
-        if latency:
-            _add_latency(latency)
+        if latency or os.environ.get("AUDITOR_MOTO_BENCH"):
+            from .bench_server import install  # latency, AWS page sizes, request counts (benchmarks)
+
+            install(latency)
 
         _install_extensions()
         self.port = self.port or free_port()
@@ -78,15 +64,20 @@ class LocalAws:
         self.write_profile()
         return self
 
-    def start_isolated(self) -> LocalAws:
-        """Start the server in a child process, so its state is not shared with other servers of this one."""
+    def start_isolated(self, env: dict[str, str] | None = None, stderr=None) -> LocalAws:
+        """Start the server in a child process, so its state is not shared with other servers of this one.
+
+        ``env`` adds to the child's environment (e.g. ``AUDITOR_MOTO_BENCH=1`` for the benchmark's server);
+        ``stderr`` is where the server's own log goes (default: this process's standard error).
+        """
         import subprocess
         import sys
 
         self.port = self.port or free_port()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "auditor.demo.serve", str(self.port)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            env={**os.environ, **(env or {})},
         )
         line = self._proc.stdout.readline() if self._proc.stdout else ""
         if line.strip() != "ready":

@@ -1,0 +1,66 @@
+"""The benchmark's own machinery, so that `make bench` compares like with like.
+
+* The bench server hands out ListFunctions / ListEventSourceMappings in AWS's page sizes (50 / 100, or the
+  smaller MaxItems asked for) with tokens boto3's real paginator follows, where moto answers in one page.
+* The plain loop makes exactly the calls `auditor scan` makes (its ``stats.calls``), and the server saw the
+  same AWS calls (nothing retried or uncounted), on a small account built by the benchmark's own builder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # benchmarks/ is part of the repository, not of the installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import account, bench_scan  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def bench_account(tmp_path_factory):
+    """A small account with 52 functions and mappings (two ListFunctions pages) on a bench server, and the
+    Datadog organisation beside it."""
+    plan = account.plan(0.01, overrides={"functions": 52, "mapped_functions": 52, "mappings": 52})
+    args = argparse.Namespace(workers=[8], latency=0.0, repeat=1, seed_workers=16, no_replay=True, verbose=False)
+    bench = bench_scan.Bench(args, tmp_path_factory.mktemp("bench"))
+    aws, dd = bench.start(plan)
+    try:
+        session = aws.session()
+        cfg = Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5})
+        clients = lambda service, region: session.client(  # noqa: E731
+            service, region_name=region, endpoint_url=aws.endpoint, config=cfg)
+        account.build(plan, clients)
+        assert account.verify(plan, clients) == {}
+        yield bench, aws, dd, plan, clients
+    finally:
+        bench.stop(aws, dd)
+
+
+def test_lambda_listings_come_in_aws_page_sizes_through_the_boto3_paginator(bench_account):
+    _, _, _, plan, clients = bench_account
+    lam = clients("lambda", account.REGION)
+
+    pages = list(lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 1000}))
+    assert [len(p["Functions"]) for p in pages] == [50, 2]  # at most 50, whatever is asked
+    assert sorted(f["FunctionName"] for p in pages for f in p["Functions"]) == [f["name"] for f in plan.functions]
+
+    pages = list(lam.get_paginator("list_event_source_mappings").paginate(PaginationConfig={"PageSize": 20}))
+    assert [len(p["EventSourceMappings"]) for p in pages] == [20, 20, 12]
+    assert len({m["UUID"] for p in pages for m in p["EventSourceMappings"]}) == len(plan.mappings)
+
+
+def test_the_plain_loop_makes_exactly_the_calls_of_auditor_scan(bench_account):
+    bench, aws, dd, _, _ = bench_account
+    tool = bench.child("tool", 8, aws, dd)
+    loop = bench.child("loop", 8, aws, dd)
+
+    assert tool.not_evaluated == 0  # every call answered: the account is what the numbers say
+    assert loop.calls == tool.calls
+    aws_calls = {op: n for op, n in tool.calls.items() if not op.startswith("datadog:")}
+    assert tool.server["calls"] == aws_calls  # the server saw each counted call once: no hidden retries
