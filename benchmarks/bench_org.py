@@ -98,7 +98,7 @@ def shards(n_accounts: int = 1000) -> None:
     more = ids + [f"{int(hashlib.sha256(f'new-{i}'.encode()).hexdigest(), 16) % 10**12:012d}" for i in range(100)]
     print(f"\n--shard I/N over {n_accounts} account ids (sha256 of the id mod N):")
     print("    N   min  mean   max   accounts moved when 100 are added: by hash / by position in the sorted list")
-    for n in (4, 16, 64, 256):
+    for n in (4, 16, 64, 128, 256):
         sizes = [0] * n
         for a in ids:
             sizes[shard_of(a, n) - 1] += 1

@@ -182,7 +182,7 @@ def test_shards_cover_every_account_once_and_merge_into_the_unsharded_run(org, o
     recipe = _Recipe(org, tmp_path)
     for shard in (1, 2):
         code = recipe.run("scan", "Scan", shard=shard)
-        assert code in (0, 1, 3)
+        assert code in (0, 1, 3), recipe.last.stderr
         shard_doc = assert_valid_report(json.loads((recipe.out(shard) / f"shard-{shard}.json").read_text()))
         assert shard_doc["target"]["accounts"] == [a for a in active if in_shard(a, shard, 2)]
         assert recipe.run("scan", "Upload to code scanning", shard=shard) == 0
@@ -238,6 +238,7 @@ class _Recipe:
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=where,
                               env=env, capture_output=True, text=True, timeout=300)
         assert "Traceback" not in proc.stderr, proc.stderr
+        self.last = proc  # for the assertion messages of the caller
         return proc.returncode
 
     def download(self, shard: int) -> None:
