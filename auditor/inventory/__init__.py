@@ -130,10 +130,13 @@ class Inventory:
         datadog: Any = None,
         files: FileInputs | None = None,
         deep: bool = False,
+        pools: Pools | None = None,
     ) -> None:
         self.aws = aws
         self.stats = aws.stats if aws is not None else CallStats()
-        self.pools = Pools(workers)
+        # Accounts of one multi-account scan share the pools: one bound on in-flight calls for all of them.
+        self._own_pools = pools is None
+        self.pools = pools if pools is not None else Pools(workers)
         self.memo = Memo()
         self.account = aws.account_id() if aws is not None else ""
         self.partition = "aws"
@@ -220,7 +223,8 @@ class Inventory:
     def close(self) -> None:
         """Stop the pools and let go of everything read: the report keeps what the checks found, and a
         scan's answers (60 MB at the 1x benchmark account) should not outlive it while the report is written."""
-        self.pools.shutdown()
+        if self._own_pools:
+            self.pools.shutdown()
         close = getattr(self.datadog, "close", None)
         if close is not None:
             close()

@@ -106,11 +106,12 @@ def _shared_loader() -> Any:
 @functools.cache
 def declared_operations() -> dict[str, frozenset[str]]:
     """Every AWS operation auditor calls, by botocore service name: the declared reads of every load
-    (:mod:`auditor.inventory.loads`) and ``sts:GetCallerIdentity``."""
-    from .loads import LOADS, operations
+    (:mod:`auditor.inventory.loads`), the discovery and base-account operations of a multi-account scan, and
+    ``sts:GetCallerIdentity``."""
+    from .loads import BASE, DISCOVERY, LOADS, operations
 
     out: dict[str, set[str]] = {"sts": {"GetCallerIdentity"}}
-    for op in operations(LOADS):
+    for op in (*operations(LOADS), *DISCOVERY, *BASE):
         out.setdefault(op.service, set()).add(op.name)
     return {service: frozenset(names) for service, names in out.items()}
 
@@ -183,13 +184,25 @@ def _lean_loader() -> Any:
     return LeanLoader(file_loader=PlainJSONFileLoader())
 
 
+#: The one call auditor makes that is not a read: exchanging the base credentials for a role in each scanned
+#: account (``--role-arn``, ``--org-role``). It changes nothing in any account. Nothing else that is not a
+#: Describe/List/Get passes the guard (tests/test_org.py tries the other STS operations).
+CREDENTIAL_CALLS = frozenset({("sts", "AssumeRole")})
+
+
 def _guard(model: Any, **_: Any) -> None:
     service = model.service_model.service_name
+    if (service, model.name) in CREDENTIAL_CALLS:
+        return
     if not model.name.startswith(READ_ONLY_PREFIXES):
         raise ReadOnlyViolation(f"auditor is read-only: refusing to call {service}:{model.name}")
+
+
+def _declared(model: Any, **_: Any) -> None:
+    """After :func:`_guard`: a read no load declares has no shapes in the shared loader (a bug: see loads.py)."""
+    service = model.service_model.service_name
     if model.name not in declared_operations().get(service, ()):
-        # The shared loader keeps no shapes for it (a read no load declares is a bug: see loads.py).
-        raise RuntimeError(f"{service}:{model.name} is not a declared read (auditor.inventory.loads)")
+        raise RuntimeError(f"{service}:{model.name} is not a declared operation (auditor.inventory.loads)")
 
 
 class AwsAccount:
@@ -225,6 +238,7 @@ class AwsAccount:
         events = self.session.events
         # Before botocore validates the parameters: an operation auditor never calls has no shapes here.
         events.register("before-parameter-build.*.*", _guard)
+        events.register("before-parameter-build.*.*", _declared)
         events.register("before-call.*.*", self._count)
         # First in line, ahead of botocore's own handlers (the adaptive rate limiter, the retry policy).
         events.register_first("before-send.*.*", _stop_at_deadline)
@@ -332,6 +346,13 @@ class AwsAccount:
             raise
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise translate(exc, service, operation) from exc
+
+    def close(self) -> None:
+        """Close every client's connections (an account of a multi-account scan, once it is done)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for cli in clients:
+            cli.close()
 
     def paginate(
         self, service: str, region: str, operation: str, *, page_size: int | None = None, **params: Any
