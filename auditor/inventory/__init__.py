@@ -222,7 +222,8 @@ class Inventory:
 
     def close(self) -> None:
         """Stop the pools and let go of everything read: the report keeps what the checks found, and a
-        scan's answers (60 MB at the 1x benchmark account) should not outlive it while the report is written."""
+        scan's answers (30 MB of objects at the 1x benchmark account) should not outlive it while the report is
+        written."""
         if self._own_pools:
             self.pools.shutdown()
         close = getattr(self.datadog, "close", None)
