@@ -105,7 +105,7 @@ def test_a_fan_out_from_the_main_thread_waits_no_later_than_the_deadline_even_wh
 
 
 def test_a_waiter_for_a_slot_stops_at_the_deadline():
-    pools, release = Pools(1), threading.Event()
+    pools, release = Pools(1, threads=2), threading.Event()
 
     def hold():
         with call_slot():
@@ -142,9 +142,27 @@ def test_shutdown_does_not_wait_for_a_hung_call_and_cancels_what_has_not_started
     assert pools.map_detail(lambda i: i * 2, [1, 2]) == [2, 4]  # run by the caller itself once shut down
 
 
+def test_one_worker_makes_every_request_in_the_order_asked():
+    """--workers 1 is sequential: loads in the order submitted, each fan-out's items in item order (what a
+    test answering from a queue of stubbed responses relies on)."""
+    pools, seen = Pools(1), []
+
+    def load(name, n):
+        seen.append(name)
+        pools.map_detail(lambda i: seen.append(f"{name}{i}"), range(n))
+
+    try:
+        futures = [pools.submit(lambda name=name: load(name, 3)) for name in "abc"]
+        for f in futures:
+            f.result(10)
+    finally:
+        pools.shutdown()
+    assert seen == ["a", "a0", "a1", "a2", "b", "b0", "b1", "b2", "c", "c0", "c1", "c2"]
+
+
 def test_a_load_s_own_calls_take_a_freed_slot_before_per_resource_calls():
     """With every slot taken and per-resource calls waiting, a load's listing page goes first."""
-    pools, order, gate_open = Pools(1), [], threading.Event()
+    pools, order, gate_open = Pools(1, threads=8), [], threading.Event()
     pools_lock = threading.Lock()
 
     def detail(i):

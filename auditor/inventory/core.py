@@ -450,18 +450,20 @@ class Pools:
     * :meth:`submit` runs a load (see :mod:`auditor.inventory.loads`): loads go before fan-out items, and a
       load's own calls (its listing pages, the chain everything else waits on) take a freed slot before the
       per-resource calls.
-    * :meth:`map_detail` fans per-resource calls out. The items wait in one queue, smaller fan-outs first (a
-      big one — 1,200 queues' attributes — cannot starve the others, and the loads that finish early let their
-      checks run while the rest is fetched). A worker thread that fans out runs its own items too while any
+    * :meth:`map_detail` fans per-resource calls out. The items wait in one queue, fan-out by fan-out in the
+      order they were asked for (the first loads listed finish first and their checks run while the rest is
+      fetched; interleaving every fan-out would make them all finish at the end, and smaller-first would
+      leave the 1,200 queues' attributes most checks read for last). A worker thread that fans out runs its own items too while any
       has not started, so nested fan-out cannot deadlock however few the threads; any other thread (the main
-      thread, an account's thread) only waits, no later than the scan deadline.
+      thread, an account's thread) only waits when the scan has a deadline, no later than it.
 
     Several inventories may share one ``Pools`` (many accounts in one run): the bound is then for all of them.
     """
 
     def __init__(self, workers: int, *, threads: int | None = None) -> None:
         self.workers = max(1, workers)
-        self.threads = max(1, threads or 2 * self.workers + 8)
+        # One worker: one thread, so that every request is made one after another in the order asked for.
+        self.threads = max(1, threads or (1 if self.workers == 1 else 2 * self.workers + 8))
         self.gate = CallGate(self.workers)
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[tuple[tuple, int, Callable[[], None], int, Callable[[], None]]] = []
@@ -495,22 +497,25 @@ class Pools:
         if not items:
             return []
         batch = _Batch(fn, items)
-        helping = getattr(_local, "pools", None) is self
+        deadline = active_deadline()
+        # A worker thread runs its own items (nested fan-out cannot deadlock). Another thread (the main thread, an
+        # account's) only waits, no later than the deadline, so that a call that hangs cannot hold it past it;
+        # without a deadline it helps too (it may own a memoised load the worker threads wait on).
+        helping = getattr(_local, "pools", None) is self or deadline.remaining() is None
         if helping and len(items) == 1:
             queued = False
         else:
             b = next(self._batches)
-            queued = self._push([((DETAIL, len(items), b, i), functools.partial(batch.run, i), DETAIL, batch.cancel)
+            queued = self._push([((DETAIL, b, i), functools.partial(batch.run, i), DETAIL, batch.cancel)
                                  for i in range(len(items))])
         if helping or not queued:  # (once shut down, the pools take nothing: this thread runs every item)
             with self._working(DETAIL):
                 try:
-                    for i in reversed(range(len(items))):  # from the end: the pool takes items from the start
+                    for i in range(len(items)):  # in order, as the pool takes them: one worker is sequential
                         batch.run(i)
                 except BaseException:
                     batch.cancel()
                     raise
-        deadline = active_deadline()
         try:
             finished = batch.done.wait(deadline.remaining())
         finally:  # (Ctrl-C while waiting: what has not started never will)
