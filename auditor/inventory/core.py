@@ -450,10 +450,9 @@ class Pools:
     * :meth:`submit` runs a load (see :mod:`auditor.inventory.loads`): loads go before fan-out items, and a
       load's own calls (its listing pages, the chain everything else waits on) take a freed slot before the
       per-resource calls.
-    * :meth:`map_detail` fans per-resource calls out. The items wait in one queue, fan-out by fan-out in the
-      order they were asked for (the first loads listed finish first and their checks run while the rest is
-      fetched; interleaving every fan-out would make them all finish at the end, and smaller-first would
-      leave the 1,200 queues' attributes most checks read for last). A worker thread that fans out runs its own items too while any
+    * :meth:`map_detail` fans per-resource calls out. The items wait in one queue, fan-out by fan-out (see
+      ``rank``): one fan-out finishes before the next starts, so loads finish one by one and their checks run
+      while the rest is fetched (interleaving every fan-out would make them all finish at the end). A worker thread that fans out runs its own items too while any
       has not started, so nested fan-out cannot deadlock however few the threads; any other thread (the main
       thread, an account's thread) only waits when the scan has a deadline, no later than it.
 
@@ -474,17 +473,27 @@ class Pools:
         self._closed = False
 
     # -- submitting -----------------------------------------------------------------------------------------
-    def submit(self, fn: Callable[[], T]) -> Future[T]:
-        """Run ``fn`` (a load) on a worker thread; its :class:`~concurrent.futures.Future`."""
+    def submit(self, fn: Callable[[], T], *, rank: int = 0) -> Future[T]:
+        """Run ``fn`` (a load) on a worker thread; its :class:`~concurrent.futures.Future`.
+
+        ``rank``: how long a chain of loads builds on this one (:func:`auditor.inventory.loads.built_on`). The
+        fan-outs of a load of higher rank are served first, so that the loads waiting on it can start (ECS
+        services → task definitions → the roles they run as); among equal ranks, smaller fan-outs first (a load
+        read by most checks, like 1,200 queues' attributes, is ranked above the big leaves, like 800 functions'
+        reserved concurrency, that one family reads).
+        """
         fut: Future[T] = Future()
 
         def task() -> None:
             if not fut.set_running_or_notify_cancel():
                 return
+            _local.rank = rank
             try:
                 fut.set_result(fn())
             except BaseException as exc:  # noqa: BLE001 - delivered to whoever waits on the future
                 fut.set_exception(exc)
+            finally:
+                _local.rank = 0
 
         if not self._push([((LOAD,), task, LOAD, fut.cancel)]):
             raise RuntimeError("cannot submit work to pools that were shut down")
@@ -506,7 +515,8 @@ class Pools:
             queued = False
         else:
             b = next(self._batches)
-            queued = self._push([((DETAIL, b, i), functools.partial(batch.run, i), DETAIL, batch.cancel)
+            order = (DETAIL, -getattr(_local, "rank", 0), len(items), b)
+            queued = self._push([((*order, i), functools.partial(batch.run, i), DETAIL, batch.cancel)
                                  for i in range(len(items))])
         if helping or not queued:  # (once shut down, the pools take nothing: this thread runs every item)
             with self._working(DETAIL):

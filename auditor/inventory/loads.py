@@ -217,6 +217,13 @@ def closure(keys: Iterable[str], *, deep: bool = True) -> list[str]:
     return out
 
 
+def built_on(key: str) -> int:
+    """How many loads, one after another, build on ``key`` (0 for a load nothing builds on). The pools serve
+    the fan-outs of the longest chains first (:meth:`~auditor.inventory.core.Pools.submit`'s ``rank``)."""
+    children = [k for k, load in LOADS.items() if key in load.after]
+    return 1 + max(map(built_on, children)) if children else 0
+
+
 def operations(keys: Iterable[str]) -> list[Operation]:
     """Every API operation the loads ``keys`` (and the loads they build on) may call."""
     seen: dict[str, Operation] = {}
@@ -251,4 +258,4 @@ def _bind(warm: Callable[[Any], Any], target: Any) -> Callable[[], None]:
     return lambda: _quiet(lambda: warm(target))
 
 
-__all__ = ["LOADS", "Load", "Operation", "UnknownLoad", "closure", "iam_actions", "jobs", "operations"]
+__all__ = ["LOADS", "Load", "Operation", "UnknownLoad", "built_on", "closure", "iam_actions", "jobs", "operations"]
