@@ -9,42 +9,38 @@ from typing import Any
 from .glob import Pattern
 
 
-class _Absent:
-    """The value of a context key that the request does not carry."""
+class _Sentinel:
+    """A value that is its own kind: one instance per subclass, kept across pickling, named by ``_name``."""
 
-    _inst = None
+    _name = ""
+    _inst: Any = None
 
     def __new__(cls):
-        if cls._inst is None:
+        if cls.__dict__.get("_inst") is None:
             cls._inst = super().__new__(cls)
         return cls._inst
 
     def __repr__(self) -> str:
-        return "ABSENT"
+        return self._name
 
     def __reduce__(self):
-        return (_Absent, ())
+        return (type(self), ())
+
+
+class _Absent(_Sentinel):
+    """The value of a context key that the request does not carry."""
+
+    _name = "ABSENT"
 
 
 ABSENT: Any = _Absent()
 
 
-class _Unknown:
+class _Unknown(_Sentinel):
     """The value of a context key that the request may carry but whose value the caller does not know (e.g.
     the source IP of a call AWS makes, ``kms:ViaService``): every clause on it is "unknown"."""
 
-    _inst = None
-
-    def __new__(cls):
-        if cls._inst is None:
-            cls._inst = super().__new__(cls)
-        return cls._inst
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __reduce__(self):
-        return (_Unknown, ())
+    _name = "UNKNOWN"
 
 
 UNKNOWN: Any = _Unknown()
