@@ -19,30 +19,32 @@ from auditor import engine
 from auditor.inventory import loads
 from tests.conftest import run_auditor
 
-#: The identity lookup every scan makes first (needs no permission); not a read of any load.
-_ALWAYS = {"sts:GetCallerIdentity"}
+#: Calls that are not reads of a load: the identity lookup every scan makes first (it needs no permission), and
+#: the deep scan's download of the package lambda:GetFunction points at (counted for --stats).
+_NOT_LOADS = {"sts:GetCallerIdentity", "download:lambda-code-package"}
 
 _CHECKS = engine.load_checks(plugins=False)
-FAMILIES = sorted({c.meta.family for c in _CHECKS})
+CASES = [(family, False) for family in sorted({c.meta.family for c in _CHECKS})] + [
+    (family, True) for family in sorted({c.meta.family for c in _CHECKS if c.meta.deep})]
 
 
-def _declared(family: str) -> tuple[set[str], set[str]]:
-    """(operations the family's loads must call, operations they may call) without --deep."""
-    requires = {key for c in _CHECKS if c.meta.family == family and not c.meta.deep for key in c.requires}
-    ops = [op for key in loads.closure(requires, deep=False) for op in loads.LOADS[key].operations]
+def _declared(family: str, deep: bool) -> tuple[set[str], set[str]]:
+    """(operations the family's loads must call, operations they may call)."""
+    requires = {key for c in _CHECKS if c.meta.family == family and (deep or not c.meta.deep) for key in c.requires}
+    ops = [op for key in loads.closure(requires, deep=deep) for op in loads.LOADS[key].operations]
     return {op.key for op in ops if not op.auxiliary}, {op.key for op in ops}
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_check_of_one_family_makes_exactly_that_familys_calls(family, demo_env, tmp_path):
+@pytest.mark.parametrize(("family", "deep"), CASES, ids=[f"{f}{'-deep' if d else ''}" for f, d in CASES])
+def test_check_of_one_family_makes_exactly_that_familys_calls(family, deep, demo_env, tmp_path):
     out = tmp_path / "report.json"
-    result = run_auditor("scan", "--profile", "demo", "--check", family, "--stats", "--format", "json",
-                         "--output", str(out), "--fail-on", "never", env=demo_env)
+    result = run_auditor("scan", "--profile", "demo", "--check", family, *(["--deep"] if deep else []), "--stats",
+                         "--format", "json", "--output", str(out), "--fail-on", "never", env=demo_env)
     assert result.code == 0, result.stderr
     report = json.loads(out.read_text())
     assert {c["id"].split("/")[0] for c in report["checks"]} == {family}
-    called = set(report["stats"]["calls"]) - _ALWAYS
-    must, may = _declared(family)
+    called = set(report["stats"]["calls"]) - _NOT_LOADS
+    must, may = _declared(family, deep)
     assert not called - may, f"--check {family} also called {sorted(called - may)}"
     assert not must - called, f"--check {family} never called {sorted(must - called)} (seed or loads are off)"
 
