@@ -86,6 +86,21 @@ def test_a_bucket_whose_listed_region_is_absent_and_location_denied_is_not_avail
         inv.close()
 
 
+def test_one_buckets_region_alone_lists_no_buckets(stubbed_aws):
+    """``auditor policy explain --bucket`` reads one bucket: GetBucketLocation, never the whole listing."""
+    stubbed_aws.stub("s3").add_response("get_bucket_location", {"LocationConstraint": "eu-west-1"},
+                                        {"Bucket": "media"})
+    listed: list[str] = []
+    stubbed_aws.aws.client("s3", "us-east-1").meta.events.register_first(
+        "provide-client-params.s3.ListBuckets", lambda **_: listed.append("ListBuckets"))
+    inv = stubbed_aws.inventory()
+    try:
+        assert inv.s3.region_of("media") == "eu-west-1"
+        assert listed == []
+    finally:
+        inv.close()
+
+
 def test_moto_still_lists_buckets_without_their_region(seeded_aws):
     """moto 5.2.5 answers ``ListBuckets`` without ``BucketRegion`` even when asked with ``MaxBuckets``: the demo
     and the dependency matrix therefore exercise the ``GetBucketLocation`` fallback. When this fails, moto

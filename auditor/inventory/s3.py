@@ -150,8 +150,10 @@ class S3Inventory:
 
     # -- details ------------------------------------------------------------------------------------------
     def region_of(self, name: str) -> str:
-        """The bucket's region: from the listing when it says, else ``GetBucketLocation`` (once per bucket)."""
-        listed = capture(self._listing)
+        """The bucket's region: from the listing when the buckets were listed and it says, else
+        ``GetBucketLocation`` (once per bucket). One bucket alone (``auditor policy explain --bucket``) is never
+        listed for: that would be a call more, and a bucket of another account is not in the listing."""
+        listed = capture(self._listing) if "s3.listing" in self._inv.memo else None
         if isinstance(listed, dict) and listed.get(name):
             return str(listed[name])
         return self._inv.memo.get(("s3.region", name), lambda: self._get_region(name))
