@@ -56,31 +56,43 @@ class Comparison:
     carried_over: int = 0
     fixed: list[Finding] = field(default_factory=list)
     out_of_scope: int = 0
+    #: In a report of several accounts: each account's share of ``out_of_scope``.
+    out_of_scope_by_account: dict[str, int] = field(default_factory=dict)
+    #: Baseline findings of accounts this run did not scan at all (another shard's): neither fixed nor carried.
+    other_accounts: int = 0
+
+
+def read_document(path: Path, role: str = "baseline") -> dict[str, Any]:
+    """A JSON report file as a dict: an existing, readable auditor report of this schema major. Anything else
+    raises :class:`ConfigurationError` (exit 2) with one clear line; ``role`` says what the file was for."""
+    what = "baseline " if role == "baseline" else ""
+    first = " (on the first run there is no baseline: leave --baseline out)" if role == "baseline" else ""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(f"{what}{path}: no such file{first}") from None
+    except IsADirectoryError:
+        raise ConfigurationError(f"{what}{path} is a directory, not a JSON report") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{what}{path}: cannot be read ({type(exc).__name__})") from None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise ConfigurationError(f"{what}{path} is not JSON: pass the JSON report of a previous run "
+                                 "(--format json or --json-output)") from None
+    if not isinstance(doc, dict) or (doc.get("tool") or {}).get("name") != "auditor":
+        raise ConfigurationError(f"{what}{path} is not an auditor JSON report (--format json)")
+    version = str(doc.get("schema_version", ""))
+    if version.split(".")[0] != SCHEMA_MAJOR:
+        again = "scan once without --baseline to start anew" if role == "baseline" else "merge reports of one version"
+        raise ConfigurationError(f"{what}{path} has JSON schema version {version or '(none)'}; this auditor "
+                                 f"reads version {SCHEMA_MAJOR}.x: {again}")
+    return doc
 
 
 def load(path: Path) -> Baseline:
     """Read a previous JSON report. Raises :class:`ConfigurationError` (exit 2) with one clear line."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"baseline {path}: no such file (on the first run there is no baseline: leave --baseline out)"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigurationError(f"baseline {path} is a directory, not a JSON report") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"baseline {path}: cannot be read ({type(exc).__name__})") from None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        raise ConfigurationError(f"baseline {path} is not JSON: pass the JSON report of a previous run "
-                                 "(--format json or --json-output)") from None
-    if not isinstance(doc, dict) or (doc.get("tool") or {}).get("name") != "auditor":
-        raise ConfigurationError(f"baseline {path} is not an auditor JSON report (--format json)")
-    version = str(doc.get("schema_version", ""))
-    if version.split(".")[0] != SCHEMA_MAJOR:
-        raise ConfigurationError(f"baseline {path} has JSON schema version {version or '(none)'}; this auditor "
-                                 f"reads version {SCHEMA_MAJOR}.x: scan once without --baseline to start anew")
+    doc = read_document(path)
     findings = doc.get("findings")
     if not isinstance(findings, list):
         raise ConfigurationError(f"baseline {path}: `findings` is not a list")
@@ -144,6 +156,16 @@ def covers(not_evaluated: Finding, finding: Finding) -> bool:
     return n.is_global or r.is_global or n.region == r.region
 
 
+def _scanned_account(f: Finding, report: Report) -> bool:
+    """Whether ``f``'s account is one this run scanned (always, for files and for a report naming no account)."""
+    r, t = f.resource, report.target
+    if r.provider == "file" or not r.account:
+        return True
+    if report.accounts is not None:
+        return any(a.account == r.account for a in report.accounts)
+    return not t.get("account") or r.account == t["account"]
+
+
 def _in_scope(f: Finding, report: Report) -> bool:
     """Whether tonight's run looked for ``f`` at all: its check ran, over its region or its file."""
     if report.meta_for(f.check_id) is None:
@@ -153,6 +175,9 @@ def _in_scope(f: Finding, report: Report) -> bool:
     if r.provider == "file":
         return r.id in set(t.get("files") or [])
     regions = t.get("regions")
+    if report.accounts is not None:  # each account was read in its own regions (--all-regions)
+        scan = next(a for a in report.accounts if a.account == r.account)
+        regions = scan.regions if scan.evaluated else None  # an account not reached: every region is covered
     return r.is_global or regions is None or r.region in regions
 
 
@@ -189,8 +214,14 @@ def apply(report: Report, baseline: Baseline) -> Comparison:
     for fp, old in baseline.findings.items():
         if fp in seen:
             continue
+        if not _scanned_account(old, report):
+            cmp.other_accounts += 1
+            continue
         if not _in_scope(old, report):
             cmp.out_of_scope += 1
+            if report.accounts is not None:
+                account = old.resource.account
+                cmp.out_of_scope_by_account[account] = cmp.out_of_scope_by_account.get(account, 0) + 1
             continue
         gap = next((g for g in gaps if covers(g, old)), None)
         if gap is None:
@@ -204,8 +235,15 @@ def apply(report: Report, baseline: Baseline) -> Comparison:
     report.findings = sorted(findings, key=Finding.sort_key)
     cmp.fixed.sort(key=Finding.sort_key)
     report.comparison = cmp
+    if report.accounts is not None:
+        for scan in report.accounts:
+            cmp.out_of_scope_by_account.setdefault(scan.account, 0)
     if cmp.out_of_scope:
         report.notices.append(
             f"{cmp.out_of_scope} finding(s) of the baseline were not looked for in this run (their check was not "
             "selected, their region not scanned or their file not given): neither fixed nor carried over")
+    if cmp.other_accounts:
+        report.notices.append(
+            f"{cmp.other_accounts} finding(s) of the baseline are of accounts this run did not scan (another shard's, "
+            "or no longer listed): neither fixed nor carried over")
     return cmp

@@ -24,6 +24,7 @@ from . import __version__, engine, term
 from . import baseline as baseline_mod
 from . import config as config_mod
 from .check import Check
+from .cli_org import AccountsFileOpt, ListFormat, OrgRoleOpt, RoleArnOpt, RoleNameOpt, ShardOpt
 from .inventory import Inventory
 from .inventory.core import ConfigurationError, scan_deadline
 from .model import Severity
@@ -254,7 +255,7 @@ def _print_stats(report: Report) -> None:
 
 
 def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, Path | None]], fail_on: str,
-            stats: bool, ci: _CiOptions | None = None) -> None:
+            stats: bool, ci: _CiOptions | None = None, output_dir: Path | None = None) -> None:
     """Apply waivers, compare with the baseline, write every output, exit with the code the report deserves."""
     ci = ci or _CiOptions()
     report.findings, expired = config_mod.apply(report.findings, cfg, checks=report.checks)
@@ -266,6 +267,10 @@ def _finish(report: Report, cfg: config_mod.Config, outputs: list[tuple[Format, 
             raise _fail(str(exc)) from None
         report.findings, _ = config_mod.apply(report.findings, cfg, checks=report.checks)  # waive carried ones too
     report.notices.extend(_stale_waivers(report, cfg))
+    if output_dir is not None:
+        from .cli_org import write_accounts
+
+        write_accounts(report, output_dir)
     failed, stdout_closed = _write(outputs, report)
     if stdout_closed and not failed:
         raise typer.Exit(EXIT_STDOUT_CLOSED)  # the reader went away (`| head`): nothing more to say
@@ -351,7 +356,8 @@ def _stale_waivers(report: Report, cfg: config_mod.Config) -> list[str]:
     live = t.get("provider") == "aws"
     return config_mod.stale(cfg, report.findings, ran=report.checks if live else [],
                             known=[c.meta for c in engine.load_checks(warnings=[])], complete=report.complete,
-                            accounts=[t["account"]] if t.get("account") else [], regions=t.get("regions") or [])
+                            accounts=[t["account"]] if t.get("account") else t.get("accounts") or [],
+                            regions=t.get("regions") or [])
 
 
 def _apply_color(choice: term.ColorChoice) -> None:
@@ -506,6 +512,7 @@ SCAN_EXAMPLES = """Examples:
   auditor scan --profile prod
   auditor scan --profile prod -r eu-west-1 -r us-east-1 --check sqs-lambda
   auditor scan --profile prod -f sarif -o auditor.sarif --fail-on high
+  auditor scan --org-role auditor-readonly --all-regions --shard 1/4
 """
 
 
@@ -537,6 +544,24 @@ def scan(
     deep: Annotated[bool, typer.Option("--deep", help="Also run deep checks (downloads function code).")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, metavar="N",
                                          help="Concurrent API calls.")] = 8,
+    all_regions: Annotated[bool, typer.Option(
+        "--all-regions", help="Scan every region the account has enabled (ec2:DescribeRegions), concurrently.")] = False,
+    role_arn: RoleArnOpt = None,
+    org_role: OrgRoleOpt = None,
+    accounts_file: AccountsFileOpt = None,
+    role_name: RoleNameOpt = None,
+    external_id: Annotated[str | None, typer.Option(
+        "--external-id", metavar="ID", help="The external id the roles' trust policies require.")] = None,
+    role_session_name: Annotated[str | None, typer.Option(
+        "--role-session-name", metavar="NAME",
+        help="Session name in the accounts' CloudTrail (default: auditor).")] = None,
+    shard: ShardOpt = None,
+    parallel_accounts: Annotated[int, typer.Option(
+        "--parallel-accounts", min=0, max=256, metavar="N",
+        help="Accounts read at a time, all sharing --workers (default 0: max(2, workers/2)).")] = 0,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", metavar="DIR", file_okay=False,
+        help="Also write each account's report (JSON, SARIF, Markdown) to DIR/<account>.*")] = None,
     datadog_site: Annotated[str | None, typer.Option("--datadog-site", metavar="SITE",
                                                      help="Datadog site (default: DD_SITE).")] = None,
     datadog_host: Annotated[str | None, typer.Option("--datadog-host", metavar="URL",
@@ -548,7 +573,10 @@ def scan(
     color: ColorOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Scan an AWS account (and Datadog) and report the pitfalls found."""
+    """Scan an AWS account (and Datadog) and report the pitfalls found.
+
+    With --org-role, --role-arn or --accounts-file: scan several accounts, each through a role assumed from the
+    base credentials (--profile), and report them together (docs/scale.md)."""
     _VIEW["show_not_evaluated"] = show_not_evaluated
     try:
         seconds = parse_duration(timeout)
@@ -561,6 +589,28 @@ def scan(
     ci = _CiOptions(baseline, fail_on_new, query, format, sarif_category)
     outputs = ci.outputs(format, output, sarif_output, json_output, markdown_output)
     fail = "never" if fail_on_new and fail_on is None else fail
+    from .cli_org import AccountOptions, scan_accounts
+
+    try:
+        org = AccountOptions.parse(role_arn=role_arn, org_role=org_role, accounts_file=accounts_file,
+                                   role_name=role_name, external_id=external_id, session_name=role_session_name,
+                                   shard=shard)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    if all_regions and region:
+        raise _fail("--all-regions and --region cannot be used together")
+    if org.several:
+        try:
+            with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:
+                report = scan_accounts(
+                    org, profile=profile, regions=list(dict.fromkeys(r.strip() for r in region or [])) or None,
+                    all_regions=all_regions, checks=checks, cfg=cfg, check_named=bool(check), datadog=datadog,
+                    datadog_site=datadog_site, datadog_host=datadog_host, workers=workers, parallel=parallel_accounts,
+                    deep=deep, sarif_category=ci.sarif_category, warnings=warnings, status=status)
+                _note_deadline(report, deadline.reason)
+        except ConfigurationError as exc:
+            raise _fail(str(exc)) from None
+        _finish(report, cfg, outputs, fail, stats, ci, output_dir)
     from .datadog import mode as datadog_mode
     from .inventory.aws import AwsAccount
 
@@ -569,6 +619,9 @@ def scan(
         with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:
             aws = AwsAccount(profile, workers=workers)
             regions = list(dict.fromkeys(r.strip() for r in region or []))
+            not_enabled = _all_regions(aws) if all_regions else None
+            if not_enabled is not None:
+                regions, not_enabled = not_enabled
             if not regions:
                 if not aws.default_region:
                     raise ConfigurationError("no AWS region: pass --region or set one in the profile")
@@ -592,19 +645,37 @@ def scan(
             }
             if ci.sarif_category:
                 target["sarif_category"] = ci.sarif_category
+            if not_enabled is not None:
+                target.update(all_regions=True, regions_not_enabled=not_enabled)
             status.update(f"scanning account {inventory.account} in {', '.join(regions)}…")
             log.info("account %s (profile %s); %d checks", inventory.account, target["profile"] or "-", len(checks))
             report = engine.run(inventory, checks, target=target, warnings=warnings,
                                 on_progress=lambda msg: status.update(msg))
             if dd_notice:
                 report.notices.append(dd_notice)
+            if not_enabled:
+                report.notices.append(f"{len(not_enabled)} region(s) not enabled for the account were not scanned: "
+                                      f"{', '.join(not_enabled)}")
             _note_deadline(report, deadline.reason)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     finally:
         if inventory is not None:
             inventory.close()
-    _finish(report, cfg, outputs, fail, stats, ci)
+    _finish(report, cfg, outputs, fail, stats, ci, output_dir)
+
+
+def _all_regions(aws) -> tuple[list[str], list[str]]:
+    """``--all-regions`` for the profile's own account: (enabled, not enabled); unlisted is a usage error."""
+    from .inventory.core import NotAvailable
+    from .inventory.regions import enabled_regions
+
+    try:
+        found = enabled_regions(aws, aws.default_region or "us-east-1")
+    except NotAvailable as exc:
+        raise ConfigurationError(f"--all-regions: the account's regions cannot be listed: {exc.reason} "
+                                 "(grant it, or name the regions with --region)") from None
+    return found.enabled, found.not_enabled
 
 
 def _note_deadline(report: Report, reason: str) -> None:
@@ -774,12 +845,82 @@ def explain(
     _print(doc)
 
 
-@app.command("iam-policy", short_help="Print the read-only IAM policy auditor needs.", epilog="Example:\n\n\b\n  auditor iam-policy > auditor-policy.json\n")
-def iam_policy() -> None:
-    """Print the least-privilege IAM policy auditor needs (read-only)."""
+@app.command("iam-policy", short_help="Print the read-only IAM policy auditor needs.",
+             epilog="Examples:\n\n\b\n  auditor iam-policy > auditor-policy.json\n"
+                    "  auditor iam-policy --base > auditor-base.json   # for --org-role\n")
+def iam_policy(
+    base: Annotated[bool, typer.Option(
+        "--base", help="The policy of the base credentials of a multi-account scan (assume the scan role, list "
+        "the organization's accounts) instead of the scanned accounts' read-only one.")] = False,
+) -> None:
+    """Print the least-privilege IAM policy auditor needs (read-only) in each scanned account."""
     from importlib.resources import files
 
-    sys.stdout.write(files("auditor").joinpath("iam_policy.json").read_text(encoding="utf-8"))
+    name = "iam_policy_base.json" if base else "iam_policy.json"
+    sys.stdout.write(files("auditor").joinpath(name).read_text(encoding="utf-8"))
+
+
+ACCOUNTS_EXAMPLES = """Examples:
+
+\b
+  auditor accounts --org-role auditor-readonly
+  auditor accounts --org-role auditor-readonly --shard 2/8 --format json
+  auditor accounts --accounts-file accounts.txt --role-name auditor-readonly
+"""
+
+
+@app.command("accounts", epilog=ACCOUNTS_EXAMPLES, short_help="List the accounts a scan (or a shard) reads.")
+def accounts(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", metavar="NAME",
+                                                help="AWS profile of the base credentials.")] = None,
+    org_role: OrgRoleOpt = None,
+    role_arn: RoleArnOpt = None,
+    accounts_file: AccountsFileOpt = None,
+    role_name: RoleNameOpt = None,
+    shard: ShardOpt = None,
+    format: Annotated[ListFormat, typer.Option("--format", "-f", metavar="FORMAT", help="text or json.")] =
+    ListFormat.text,
+    color: ColorOpt = None,
+) -> None:
+    """List the accounts a scan (or one --shard of it) reads: account id, the role assumed in it, its name."""
+    from .cli_org import list_accounts
+
+    list_accounts(profile=profile, org_role=org_role, role_arn=role_arn, accounts_file=accounts_file,
+                  role_name=role_name, shard=shard, fmt=format)
+
+
+MERGE_EXAMPLES = """Examples:
+
+\b
+  auditor merge shard-*.json
+  auditor merge shard-*.json -f markdown -o summary.md --json-output org.json
+  auditor merge out/accounts/*.json -f sarif -o org.sarif
+"""
+
+
+@app.command("merge", epilog=MERGE_EXAMPLES, short_help="Combine JSON reports (shards) into one.")
+def merge(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", show_default=False, hidden=True)],
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    sarif_output: SarifOutOpt = None,
+    json_output: JsonOutOpt = None,
+    markdown_output: MarkdownOutOpt = None,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", metavar="DIR", file_okay=False, help="Also write each account's report to DIR.")] = None,
+    fail_on: FailOnOpt = None,
+    color: ColorOpt = None,
+) -> None:
+    """Combine JSON reports of accounts (one per --shard, or per account) into one report, with totals per
+    account; its exit code is a scan's.
+
+    FILE: JSON reports of `auditor scan` (--format json or --json-output).
+    """
+    from .cli_org import merge_reports
+
+    outputs = _outputs(format, output, sarif_output, json_output)
+    outputs += [(Format.markdown, markdown_output)] if markdown_output else []
+    merge_reports(list(files), outputs, output_dir, fail_on.value if fail_on else "low")
 
 
 @app.command(epilog="Example:\n\n\b\n  auditor version        # or: auditor --version\n")

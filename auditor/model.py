@@ -83,9 +83,10 @@ class Status(enum.Enum):
 #: Resource types that stand for a whole listing, not one resource: a not-evaluated entry on one of them means
 #: "everything this listing would have held is unknown". ``region`` is ``RegionInventory.scope(what)`` (id
 #: ``<region>/<what>``), ``s3-buckets`` the account's bucket list, ``monitors`` a Datadog organisation,
-#: ``ecs-cluster`` a cluster whose services could not be listed, ``check`` a check that crashed (the engine).
+#: ``ecs-cluster`` a cluster whose services could not be listed, ``check`` a check that crashed (the engine),
+#: ``account`` an account of a multi-account scan that could not be reached at all (``auditor.org``).
 #: :func:`auditor.baseline.covers` is the one place that reads it.
-SCOPE_TYPES = frozenset({"region", "s3-buckets", "monitors", "ecs-cluster", "check"})
+SCOPE_TYPES = frozenset({"region", "s3-buckets", "monitors", "ecs-cluster", "check", "account"})
 
 #: Region values of resources that belong to no region (IAM, the bucket list, Datadog).
 GLOBAL_REGIONS = frozenset({"", "global", "-"})

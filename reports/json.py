@@ -11,11 +11,11 @@ from importlib.resources import files
 from typing import Any
 
 from auditor.model import CheckMeta, Finding, fingerprint
-from auditor.report import Report
+from auditor.report import AccountScan, Report
 
 from . import RenderError
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def schema() -> dict[str, Any]:
@@ -89,7 +89,55 @@ def _comparison(report: Report) -> dict[str, Any] | None:
     }
 
 
+def summary(report: Report) -> dict[str, Any]:
+    return {
+        "failed": len(report.failures),
+        "by_severity": report.severity_counts(),
+        "passed": len(report.passes),
+        "not_evaluated": len(report.not_evaluated),
+        "suppressed": len(report.suppressed),
+        "carried_over": len(report.carried_over),
+    }
+
+
+def account_dict(report: Report, scan: AccountScan, own: Report | None = None) -> dict[str, Any]:
+    """One account of a multi-account report: how it was reached, where it was read, its own totals (``own``:
+    its part of the report, from ``Report.by_account``)."""
+    own = own if own is not None else report.by_account().get(scan.account)
+    own = own if own is not None else Report(report.target, report.checks, [])
+    out: dict[str, Any] = {
+        "account": scan.account,
+        "name": scan.name,
+        "role_arn": scan.role_arn,
+        "status": "scanned" if scan.evaluated else "not-evaluated",
+    }
+    if not scan.evaluated:
+        out["reason"] = scan.reason
+        out["iam_action"] = scan.iam_action
+    out.update({
+        "complete": report.account_complete(scan, own),
+        "regions": list(scan.regions),
+        "regions_not_enabled": list(scan.regions_not_enabled),
+        "sarif_category": scan.sarif_category,
+        "started_at": scan.started_at,
+        "finished_at": scan.finished_at,
+        "summary": summary(own),
+    })
+    cmp = report.comparison
+    if cmp is not None and scan.account in cmp.out_of_scope_by_account:
+        out["baseline"] = {
+            "new": len(own.by_baseline("new")),
+            "unchanged": len(own.by_baseline("unchanged")),
+            "carried_over": len(own.carried_over),
+            "fixed": sum(1 for f in cmp.fixed if f.resource.account == scan.account),
+            "out_of_scope": cmp.out_of_scope_by_account[scan.account],
+        }
+    out.update({"warnings": list(scan.warnings), "notices": list(scan.notices), "stats": scan.stats})
+    return out
+
+
 def document(report: Report) -> dict[str, Any]:
+    several = report.accounts is not None
     doc = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "auditor", "version": report.tool_version},
@@ -97,23 +145,20 @@ def document(report: Report) -> dict[str, Any]:
         "started_at": report.started_at,
         "finished_at": report.finished_at,
         "complete": report.complete,
-        "summary": {
-            "failed": len(report.failures),
-            "by_severity": report.severity_counts(),
-            "passed": len(report.passes),
-            "not_evaluated": len(report.not_evaluated),
-            "suppressed": len(report.suppressed),
-            "carried_over": len(report.carried_over),
-        },
+        "summary": summary(report),
         "checks": [check_dict(m) for m in report.checks],
         "findings": [finding_dict(f) for f in report.findings],
-        "warnings": list(report.warnings),
-        "notices": list(report.notices),
+        # Several accounts: in a canonical order, so that a report is its own merge (auditor/merge.py).
+        "warnings": sorted(set(report.warnings)) if several else list(report.warnings),
+        "notices": sorted(set(report.notices)) if several else list(report.notices),
         "stats": report.stats,
     }
     comparison = _comparison(report)
     if comparison is not None:
         doc["baseline"] = comparison
+    if report.accounts is not None:
+        parts = report.by_account()
+        doc["accounts"] = [account_dict(report, scan, parts.get(scan.account)) for scan in report.accounts]
     return doc
 
 

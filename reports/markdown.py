@@ -117,6 +117,22 @@ def _not_evaluated(report: Report) -> str:
     return out + "\n"
 
 
+def _accounts(report: Report) -> str:
+    """Totals per account of a multi-account report."""
+    if report.accounts is None:
+        return ""
+    from .table import account_rows
+
+    sevs = [str(s) for s in sorted(Severity, reverse=True)]
+    out = (f"### Accounts ({len(report.accounts)})\n\n| Account | Name | Status | "
+           + " | ".join(f"{_ICON[Severity(s)]} {s}" for s in sevs) + " | not evaluated | passed |\n"
+           + "|---|---|---|" + "---:|" * (len(sevs) + 2) + "\n")
+    for account, name, status, counts, gaps, passed in account_rows(report):
+        out += (f"| {cell(account)} | {cell(name or '-')} | {cell(status)} | "
+                + " | ".join(str(counts[s]) for s in sevs) + f" | {gaps} | {passed} |\n")
+    return out + "\n"
+
+
 def _notes(report: Report) -> str:
     lines = [f"- ⚠️ {cell(w)}" for w in report.warnings[:20]] + [f"- {cell(n)}" for n in report.notices[:20]]
     return ("### Notes\n\n" + "\n".join(lines) + "\n\n") if lines else ""
@@ -125,6 +141,8 @@ def _notes(report: Report) -> str:
 def render(report: Report, *, max_bytes: int = MAX_BYTES, **_: Any) -> str:
     t = report.target
     where = t.get("account") or ", ".join(t.get("files", []) or []) or "-"
+    if report.accounts is not None:
+        where = f"{len(report.accounts)} account{'s' if len(report.accounts) != 1 else ''}"
     regions = ", ".join(t.get("regions", []) or [])
     title = f"## auditor {cell(report.tool_version)} — {cell(t.get('provider', 'aws'))} {cell(where)}"
     title += f" ({cell(regions)})\n\n" if regions else "\n\n"
@@ -133,7 +151,7 @@ def render(report: Report, *, max_bytes: int = MAX_BYTES, **_: Any) -> str:
     else:
         status = (f"⚠️ **Incomplete:** {len(report.not_evaluated)} not evaluated"
                   + (f", {len(report.warnings)} warning(s)" if report.warnings else "") + ".\n\n")
-    head = title + status + _counts(report)
+    head = title + status + _counts(report) + _accounts(report)
     tail = _not_evaluated(report) + _notes(report)
     note_room = 300
     budget = _Budget(max(0, max_bytes - _size(head) - _size(tail) - note_room - 4096))

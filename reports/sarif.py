@@ -42,6 +42,7 @@ from . import RenderError
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 MAX_RESULTS = 25_000
+MAX_RUNS = 20  # runs per file GitHub accepts
 SHOWN_RESULTS = 5_000
 MAX_GZIP_BYTES = 10 * 1024 * 1024
 
@@ -201,14 +202,27 @@ def notification(f: Finding) -> dict[str, Any]:
 
 
 def automation_id(report: Report) -> str:
-    """The analysis category: ``--sarif-category`` when given, else one per account (or one for files)."""
+    """The analysis category: ``--sarif-category`` when given, else one per account (or one for files).
+
+    A report of several accounts has one run per account, each with the category its account scan was given
+    (:func:`account_category`); this is the category of a report of one of them."""
     t = report.target
+    if report.accounts is not None and len(report.accounts) == 1 and report.accounts[0].sarif_category:
+        return report.accounts[0].sarif_category
     if t.get("sarif_category"):
         category = str(t["sarif_category"])
         return category if category.endswith("/") else category + "/"
     if t.get("provider", "aws") == "aws" and t.get("account"):
         return f"auditor/aws-{t['account']}/"
     return "auditor/files/"
+
+
+def account_category(account: str, category: str = "") -> str:
+    """The analysis category of one account of a multi-account scan: ``auditor/aws-<account>/``, or under
+    ``--sarif-category C`` ``C/aws-<account>/`` — distinct per account, so GitHub keeps each account's alerts
+    apart, and the same whichever shard scans the account."""
+    base = category.strip().rstrip("/") or "auditor"
+    return f"{base}/aws-{account}/"
 
 
 def closing_warning(report: Report) -> str:
@@ -235,6 +249,13 @@ def _run_properties(report: Report) -> dict[str, Any]:
         "account": report.target.get("account", ""),
         "regions": report.target.get("regions", []),
     }
+    if report.accounts is not None and len(report.accounts) == 1:  # one account of a multi-account scan
+        scan = report.accounts[0]
+        props.update(account=scan.account, regions=list(scan.regions))
+        if scan.name:
+            props["accountName"] = scan.name
+        if not scan.evaluated:
+            props["notEvaluated"] = {"reason": scan.reason, "iamAction": scan.iam_action}
     cmp = report.comparison
     if cmp is not None:
         props["baseline"] = {"new": cmp.new, "unchanged": cmp.unchanged, "carriedOver": cmp.carried_over,
@@ -243,6 +264,22 @@ def _run_properties(report: Report) -> dict[str, Any]:
 
 
 def document(report: Report) -> dict[str, Any]:
+    """One run, or with several accounts one run per account (each its own analysis category)."""
+    if report.accounts is None:
+        runs = [_run(report)]
+    else:
+        from auditor.merge import account_reports
+
+        if len(report.accounts) > MAX_RUNS:
+            raise SarifLimitError(
+                f"{len(report.accounts)} accounts would be {len(report.accounts)} SARIF runs; GitHub accepts at most "
+                f"{MAX_RUNS} runs per file: write one file per account with --output-dir and upload each")
+        each = account_reports(report)
+        runs = [_run(each[scan.account]) for scan in report.accounts]
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs}
+
+
+def _run(report: Report) -> dict[str, Any]:
     rules = descriptors(report)
     rule_index = {(m.id, sev): (descriptor_id(m, sev), i) for i, (m, sev) in enumerate(rules)}
     results_of = shown(report)
@@ -269,25 +306,19 @@ def document(report: Report) -> dict[str, Any]:
     if report.finished_at:
         invocation["endTimeUtc"] = report.finished_at
     return {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "auditor",
-                        "version": report.tool_version,
-                        "semanticVersion": report.tool_version,
-                        "informationUri": __url__,
-                        "rules": [rule(m, sev) for m, sev in rules],
-                    }
-                },
-                "automationDetails": {"id": automation_id(report)},
-                "invocations": [invocation],
-                "results": results,
-                "properties": _run_properties(report),
+        "tool": {
+            "driver": {
+                "name": "auditor",
+                "version": report.tool_version,
+                "semanticVersion": report.tool_version,
+                "informationUri": __url__,
+                "rules": [rule(m, sev) for m, sev in rules],
             }
-        ],
+        },
+        "automationDetails": {"id": automation_id(report)},
+        "invocations": [invocation],
+        "results": results,
+        "properties": _run_properties(report),
     }
 
 

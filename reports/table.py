@@ -57,6 +57,8 @@ def layout(report: Report, *, width: int = PIPE_WIDTH, show_not_evaluated: bool 
     doc = Doc()
     t = report.target
     where = t.get("account") or ", ".join(t.get("files", []) or []) or "-"
+    if report.accounts is not None:
+        where = f"{len(report.accounts)} account{'s' if len(report.accounts) != 1 else ''}"
     regions = ", ".join(t.get("regions", []) or [])
     title = f"auditor {report.tool_version} — {t.get('provider', 'aws')} {where}" + (f" ({regions})" if regions else "")
     doc.text(title, width, style="bold")
@@ -83,6 +85,9 @@ def layout(report: Report, *, width: int = PIPE_WIDTH, show_not_evaluated: bool 
     if report.not_evaluated:
         doc.blank().extend(not_evaluated_summary(report.not_evaluated, width, detail=show_not_evaluated))
 
+    if report.accounts is not None:
+        doc.blank().extend(_accounts(report, width))
+
     if report.warnings or report.notices:
         doc.blank()
     for w in report.warnings:
@@ -90,6 +95,39 @@ def layout(report: Report, *, width: int = PIPE_WIDTH, show_not_evaluated: bool 
     for n in report.notices:
         doc.text(n, width, style="dim", indent=INDENT, first="note: ")
     doc.blank().lines_of(join_parts(summary_line(report).split(" · "), width), "bold")
+    return doc
+
+
+def account_rows(report: Report) -> list[tuple[str, str, str, dict[str, int], int, int]]:
+    """Per account of a multi-account report: (account, name, status, failures by severity, not evaluated,
+    passed); the terminal and the Markdown summary show the same."""
+    rows = []
+    parts = report.by_account()
+    for scan in report.accounts or []:
+        part = parts.get(scan.account) or Report(report.target, report.checks, [])
+        if not scan.evaluated:
+            status = f"not evaluated: {scan.reason}" + (f" ({scan.iam_action})" if scan.iam_action else "")
+        elif report.account_complete(scan, part):
+            status = "complete"
+        else:
+            status = "incomplete"
+        rows.append((scan.account, scan.name, status, part.severity_counts(), len(part.not_evaluated),
+                     len(part.passes)))
+    return rows
+
+
+def _accounts(report: Report, width: int) -> Doc:
+    """Totals per account of a multi-account report, one account per line (folded when long)."""
+    doc = Doc()
+    doc.line((f"ACCOUNTS ({len(report.accounts or [])})", "bold"))
+    for account, name, status, counts, gaps, passed in account_rows(report):
+        failed = sum(counts.values())
+        found = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
+        parts = [f"{account} {name}".strip() + f" — {status}",
+                 f"{failed} finding{'s' if failed != 1 else ''}" + (f" ({found})" if found else ""),
+                 f"{passed} passed", f"{gaps} not evaluated"]
+        style = "green" if status == "complete" else ("magenta" if status.startswith("not") else "yellow")
+        doc.text(" · ".join(parts), width, style=style, indent=INDENT * 2, first=INDENT)
     return doc
 
 

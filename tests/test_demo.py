@@ -23,3 +23,9 @@ def test_demo_runs_the_main_job_and_writes_valid_reports(tmp_path):
     # every rule family of check-rules.md is demonstrated (FL-1 only exists in files: AWS rejects it)
     for family in ("SC-", "FL-", "CC-", "PB-", "VT-", "DLQ-", "DD-", "BP-"):
         assert any(r.startswith(family) for r in shown), family
+    # the second account: the organization scanned account by account, one SARIF run and one file per account
+    assert "ACCOUNTS (2)" in proc.stdout
+    org = assert_valid_sarif((tmp_path / "org.sarif").read_text())
+    ids = [run["automationDetails"]["id"] for run in org["runs"]]
+    assert len(ids) == 2 and len(set(ids)) == 2 and "auditor/aws-123456789012/" in ids
+    assert len(list((tmp_path / "accounts").glob("*.json"))) == 2

@@ -59,12 +59,18 @@ def test_shipped_policy_covers_every_call_of_a_full_scan(demo_scan):
 
 def test_shipped_policy_is_exactly_the_union_of_declared_reads():
     """Least privilege by construction: every action the policy grants is behind some check's declared load,
-    and every declared operation is granted (tests/test_declared_reads.py proves checks call nothing else)."""
-    from auditor.inventory.loads import iam_actions
+    and every declared operation is granted (tests/test_declared_reads.py proves checks call nothing else);
+    its one other statement is exactly the declared region discovery of --all-regions, nothing of the base
+    credentials' (those are `auditor iam-policy --base`, tests/test_org.py)."""
+    from auditor.inventory.loads import base_actions, discovery_actions, iam_actions
 
-    declared = set(iam_actions())
-    assert ACTIONS - declared == set(), f"granted but never read: {sorted(ACTIONS - declared)}"
-    assert declared - ACTIONS == set(), f"read but not granted: {sorted(declared - ACTIONS)}"
+    by_sid = {s["Sid"]: set(s["Action"]) for s in POLICY["Statement"]}
+    assert set(by_sid) == {"AuditorReadOnly", "AuditorRegionDiscovery"}
+    reads, declared = by_sid["AuditorReadOnly"], set(iam_actions())
+    assert reads - declared == set(), f"granted but never read: {sorted(reads - declared)}"
+    assert declared - reads == set(), f"read but not granted: {sorted(declared - reads)}"
+    assert by_sid["AuditorRegionDiscovery"] == set(discovery_actions()) == {"ec2:DescribeRegions"}
+    assert ACTIONS.isdisjoint(base_actions())
 
 
 def _enforce_with_policy(aws, actions: set[str], *, moto_aliases: bool = True) -> None:

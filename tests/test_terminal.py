@@ -208,7 +208,7 @@ def test_piped_output_uses_columns_no_padding_and_colour_only_when_forced():
 
 # -- help -----------------------------------------------------------------------------------------------------------
 COMMANDS = [[], ["scan"], ["scan-file"], ["checks"], ["explain"], ["iam-policy"], ["version"], ["policy"],
-            ["policy", "explain"]]
+            ["policy", "explain"], ["accounts"], ["merge"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "auditor")

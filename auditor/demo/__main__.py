@@ -2,7 +2,9 @@
 
 Starts moto's server and the local Datadog API on free 127.0.0.1 ports, seeds the online shop, writes an AWS
 profile ``demo`` for it, runs ``auditor scan --profile demo`` (the table) and writes the SARIF file next to
-it, then stops what it started.
+it. Then the shop's organization gains a second account (``staging``) and the same profile scans both through
+the role ``auditor-readonly`` (``--org-role``): the per-account view, one SARIF run and one report file per
+account. Then it stops what it started.
 """
 
 from __future__ import annotations
@@ -74,11 +76,31 @@ def main(argv: list[str] | None = None) -> int:
         meaning = {0: "clean", 1: "findings at or above --fail-on", 2: "usage error", 3: "scan incomplete"}
         print(f"\n`auditor scan` exited {shown.returncode} ({meaning.get(shown.returncode, 'error')}). "
               f"SARIF: {sarif}  JSON: {out / 'demo.json'}", file=sys.stderr)
-        return 0 if shown.returncode in (0, 1, 3) else shown.returncode
+        if shown.returncode not in (0, 1, 3):
+            return shown.returncode
+        return organization(aws, env, out)
     finally:
         if dd is not None:
             dd.stop()
         aws.stop()
+
+
+def organization(aws: LocalAws, env: dict[str, str], out: Path) -> int:
+    """The shop's organization with a second account, scanned account by account through a role."""
+    from . import seed_org
+
+    org = seed_org.seed_organization(aws, [("staging", 2, "ok")])
+    staging = org.members[0]
+    print(f"\n== the organization: the shop ({org.management.account}) and staging ({staging.account}), each "
+          f"through the role {seed_org.SCAN_ROLE} (the SQS/Lambda checks) ==\n", file=sys.stderr, flush=True)
+    scan = subprocess.run([sys.executable, "-m", "auditor", "scan", "--profile", "demo", "--org-role",
+                           seed_org.SCAN_ROLE, "--check", "sqs-lambda", "--fail-on", "never", "--json-output",
+                           str(out / "org.json"), "--sarif-output", str(out / "org.sarif"), "--output-dir",
+                           str(out / "accounts")], env=env)
+    print(f"\n`auditor scan --org-role` exited {scan.returncode}. One SARIF run per account: {out / 'org.sarif'}; "
+          f"one report per account: {out / 'accounts'}; `auditor merge {out / 'accounts'}/*.json` puts them "
+          "back together.", file=sys.stderr)
+    return 0 if scan.returncode in (0, 1, 3) else scan.returncode
 
 
 if __name__ == "__main__":

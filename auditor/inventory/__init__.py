@@ -130,10 +130,13 @@ class Inventory:
         datadog: Any = None,
         files: FileInputs | None = None,
         deep: bool = False,
+        pools: Pools | None = None,
     ) -> None:
         self.aws = aws
         self.stats = aws.stats if aws is not None else CallStats()
-        self.pools = Pools(workers)
+        # Accounts of one multi-account scan share the pools: one bound on in-flight calls for all of them.
+        self._own_pools = pools is None
+        self.pools = pools if pools is not None else Pools(workers)
         self.memo = Memo()
         self.account = aws.account_id() if aws is not None else ""
         self.partition = "aws"
@@ -218,7 +221,8 @@ class Inventory:
         return self.memo.get("workload_roles", load)
 
     def close(self) -> None:
-        self.pools.shutdown()
+        if self._own_pools:
+            self.pools.shutdown()
         close = getattr(self.datadog, "close", None)
         if close is not None:
             close()

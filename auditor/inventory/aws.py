@@ -100,7 +100,15 @@ def _shared_loader() -> Any:
         return _loader
 
 
+#: The one call auditor makes that is not a read: exchanging the base credentials for a role in each scanned
+#: account (``--role-arn``, ``--org-role``). It changes nothing in any account. Nothing else that is not a
+#: Describe/List/Get passes the guard (tests/test_org.py tries the other STS operations).
+CREDENTIAL_CALLS = frozenset({("sts", "AssumeRole")})
+
+
 def _guard(model: Any, **_: Any) -> None:
+    if (model.service_model.service_name, model.name) in CREDENTIAL_CALLS:
+        return
     if not model.name.startswith(READ_ONLY_PREFIXES):
         raise ReadOnlyViolation(
             f"auditor is read-only: refusing to call {model.service_model.service_name}:{model.name}"
@@ -246,6 +254,13 @@ class AwsAccount:
             raise
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise translate(exc, service, operation) from exc
+
+    def close(self) -> None:
+        """Close every client's connections (an account of a multi-account scan, once it is done)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for cli in clients:
+            cli.close()
 
     def paginate(
         self, service: str, region: str, operation: str, *, page_size: int | None = None, **params: Any

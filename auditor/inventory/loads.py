@@ -193,6 +193,17 @@ LOADS: dict[str, Load] = {
 }
 
 
+#: Reads made to decide where to look rather than by a check: with ``--all-regions``, each scanned account's
+#: own list of its enabled regions (:mod:`auditor.inventory.regions`). The shipped policy grants them in a
+#: statement of their own beside the checks' reads.
+DISCOVERY: tuple[Operation, ...] = _ops("ec2:DescribeRegions")
+
+#: Calls made with the *base* credentials only, to reach the scanned accounts (``--role-arn``, ``--org-role``;
+#: :mod:`auditor.accounts`): the base policy (``auditor iam-policy --base``), never needed in a scanned account.
+#: ``sts:AssumeRole`` is the one call that is not a read (``CREDENTIAL_CALLS`` in :mod:`auditor.inventory.aws`).
+BASE: tuple[Operation, ...] = _ops("sts:AssumeRole", "organizations:ListAccounts")
+
+
 class UnknownLoad(KeyError):
     pass
 
@@ -232,6 +243,16 @@ def iam_actions(keys: Iterable[str] | None = None) -> list[str]:
     return sorted({op.iam_action for op in ops if op.service != "datadog"})
 
 
+def discovery_actions() -> list[str]:
+    """The IAM actions of :data:`DISCOVERY` (the shipped policy's second statement)."""
+    return sorted({op.iam_action for op in DISCOVERY})
+
+
+def base_actions() -> list[str]:
+    """The IAM actions of :data:`BASE`: everything the base credentials of a multi-account scan need."""
+    return sorted({op.iam_action for op in BASE})
+
+
 def jobs(inventory: Inventory, keys: Iterable[str]) -> list[tuple[str, Callable[[], None]]]:
     """(load key, thunk) for every scope instance of every load in ``keys``' closure: one per region for
     regional loads, one for account and Datadog loads (skipped where the scan has no such target)."""
@@ -251,4 +272,5 @@ def _bind(warm: Callable[[Any], Any], target: Any) -> Callable[[], None]:
     return lambda: _quiet(lambda: warm(target))
 
 
-__all__ = ["LOADS", "Load", "Operation", "UnknownLoad", "closure", "iam_actions", "jobs", "operations"]
+__all__ = ["BASE", "DISCOVERY", "LOADS", "Load", "Operation", "UnknownLoad", "base_actions", "closure",
+           "discovery_actions", "iam_actions", "jobs", "operations"]
