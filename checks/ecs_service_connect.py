@@ -151,7 +151,7 @@ class Topology:
         if not config.namespace:
             return NotAvailable("ECS returned no namespace in its Service Connect configuration")
         return NotAvailable(f"Cloud Map returned no name for namespace {config.namespace}",
-                            "servicediscovery:GetNamespace")
+                            "servicediscovery:ListNamespaces")
 
     def sc_namespace_error(self, svc: EcsService) -> NotAvailable | None:
         """Why some enabled Service Connect namespace of ``svc`` (PRIMARY or ACTIVE) is unknown."""
@@ -184,7 +184,7 @@ def topology(region: RegionInventory) -> Topology:
 def _build(region: RegionInventory) -> Topology:
     services = region.ecs.services()
     topo = Topology(region, services)
-    # Only ARNs need Cloud Map (GetNamespace, once per namespace); a name is already what endpoint names use.
+    # Only ARNs need Cloud Map (ListNamespaces, once per region); a name is already what endpoint names use.
     refs = sorted({c.namespace for s in services for c in s.service_connect if c.enabled
                    and _is_namespace_arn(c.namespace)})
     resolved = region.pools.map_detail(lambda r: capture(lambda: region.cloudmap.namespace(r)), refs)
@@ -215,7 +215,7 @@ def _build(region: RegionInventory) -> Topology:
 
 
 def _resolve_registries(topo: Topology) -> None:
-    """Read the services' DNS service discovery registries (``GetService`` → ``GetNamespace``) into ``topo``,
+    """Read the services' DNS service discovery registries (``GetService`` → ``ListNamespaces``) into ``topo``,
     once: only the checks that judge DNS names (SC-1..SC-3) depend on them."""
     if topo.registries_resolved:
         return

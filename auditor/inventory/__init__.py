@@ -221,6 +221,8 @@ class Inventory:
         return self.memo.get("workload_roles", load)
 
     def close(self) -> None:
+        """The scan is over: no more calls (the counts are final), the pools and connections let go."""
+        self.stats.close()
         if self._own_pools:
             self.pools.shutdown()
         close = getattr(self.datadog, "close", None)

@@ -158,7 +158,8 @@ class AwsAccount:
 
     # -- accounting ---------------------------------------------------------------------------------------
     def _count(self, model: Any, **_: Any) -> None:
-        self.stats.record(f"{model.service_model.service_name}:{model.name}")
+        if not self.stats.admit(f"{model.service_model.service_name}:{model.name}"):
+            raise NotAvailable("the scan had ended before this was fetched", kind="deadline")
 
     def _attempted(self, attempts: int = 1, operation: Any = None, response: Any = None,
                    caught_exception: BaseException | None = None, **_: Any) -> bool | None:

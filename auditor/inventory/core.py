@@ -253,10 +253,26 @@ class CallStats:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
+        self._closed = False
 
     def record(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.calls[key] += n
+
+    def admit(self, key: str) -> bool:
+        """Count a call about to be made, unless the scan it belongs to has ended (:meth:`close`): then the call
+        must not be made at all, so that the report's counts are the calls sent (a worker thread may still reach
+        a call after the scan gave up waiting for it, at its deadline)."""
+        with self._lock:
+            if self._closed:
+                return False
+            self.calls[key] += 1
+            return True
+
+    def close(self) -> None:
+        """No call is admitted from now on (the scan is over; its counts are final)."""
+        with self._lock:
+            self._closed = True
 
     def record_retry(self, key: str, n: int = 1) -> None:
         with self._lock:
