@@ -1,7 +1,7 @@
 """What to fetch. An :class:`Inventory` is everything the checks may read about one scan target.
 
 It is lazy (nothing is fetched until a check or the prefetch asks), cached per (account, region),
-concurrent (two bounded thread pools), and it counts every API call. Checks never call boto3 or the Datadog
+concurrent (worker threads under one bound on requests in flight), and it counts every API call. Checks never call boto3 or the Datadog
 client; they read this object, which is why the same checks run against a live account, a local moto server
 or files given on the command line.
 """
@@ -165,7 +165,7 @@ class Inventory:
         """Warm the loads ``keys`` name (see :mod:`auditor.inventory.loads`) and wait for them."""
         from .loads import jobs
 
-        futures = [self.pools.listing.submit(job) for _, job in jobs(self, keys)]
+        futures = [self.pools.submit(job) for _, job in jobs(self, keys)]
         for fut in futures:
             # Failures are cached by the memo; each check meets them in its own handling. Past the scan
             # deadline, loads still running are left behind: the checks find them "not evaluated".

@@ -228,6 +228,13 @@ def closure(keys: Iterable[str], *, deep: bool = True) -> list[str]:
     return out
 
 
+def built_on(key: str) -> int:
+    """How many loads, one after another, build on ``key`` (0 for a load nothing builds on). The pools serve
+    the fan-outs of the longest chains first (:meth:`~auditor.inventory.core.Pools.submit`'s ``rank``)."""
+    children = [k for k, load in LOADS.items() if key in load.after]
+    return 1 + max(map(built_on, children)) if children else 0
+
+
 def operations(keys: Iterable[str]) -> list[Operation]:
     """Every API operation the loads ``keys`` (and the loads they build on) may call."""
     seen: dict[str, Operation] = {}
@@ -272,5 +279,5 @@ def _bind(warm: Callable[[Any], Any], target: Any) -> Callable[[], None]:
     return lambda: _quiet(lambda: warm(target))
 
 
-__all__ = ["BASE", "DISCOVERY", "LOADS", "Load", "Operation", "UnknownLoad", "base_actions", "closure",
+__all__ = ["BASE", "DISCOVERY", "LOADS", "Load", "Operation", "UnknownLoad", "base_actions", "built_on", "closure",
            "discovery_actions", "iam_actions", "jobs", "operations"]
