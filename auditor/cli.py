@@ -673,6 +673,7 @@ def scan(
     finally:
         if inventory is not None:
             inventory.close()
+    report.stats = inventory.stats.snapshot()  # final: a call that was still on its way when the scan ended
     _finish(report, cfg, outputs, fail, stats, ci, output_dir)
 
 

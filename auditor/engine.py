@@ -132,7 +132,7 @@ def run(
     wanted = {key for chk in checks for key in chk.requires}
     pending: dict[str, list[Future]] = {}
     for key, job in loads.jobs(inventory, wanted):
-        pending.setdefault(key, []).append(inventory.pools.listing.submit(job))
+        pending.setdefault(key, []).append(inventory.pools.submit(job, rank=loads.built_on(key)))
     _log_progress(pending)
     if on_progress:
         on_progress(f"fetching {len(pending)} kinds of resources")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MASK = "<redacted>"
@@ -29,6 +29,8 @@ _SECRET_VALUE_RES = [
     re.compile(r"\b[0-9a-f]{40}\b"),  # Datadog application keys
     re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"),  # AWS secret access keys
 ]
+#: Matches wherever one of them does: one pass tells whether a text needs them at all (most do not).
+_ANY_SECRET_VALUE_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx in _SECRET_VALUE_RES))
 
 # A URL scheme, not preceded by another scheme character (bounded: no quadratic scan of long dotted text).
 _SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://"
@@ -41,16 +43,22 @@ _URL_BROKEN_PASSWORD_RE = re.compile(
     rf"(?P<scheme>{_SCHEME})(?P<user>[^\s/?#\"'<>:@\[\]]{{0,256}}):(?!\d*[/?#])"
     r"[^\s\"'<>@/?#]{0,256}[/?#][^\s\"'<>]{0,256}@"
 )
+#: The longest scheme the two patterns accept: every match starts at most this far before a "://".
+_SCHEME_MAX = 32
 
 _known: set[str] = set()
+_known_longest_first: tuple[str, ...] = ()  # what scrub_known replaces, in this order
 _lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so that :func:`scrub` removes it from any text."""
+    global _known_longest_first
     if value and len(value) >= 6:
         with _lock:
-            _known.add(value)
+            if value not in _known:
+                _known.add(value)
+                _known_longest_first = tuple(sorted(_known, key=len, reverse=True))
 
 
 def is_secret_key(name: str) -> bool:
@@ -67,10 +75,35 @@ def mask_url_credentials(text: str) -> str:
 
     Safe on whole documents (JSON, SARIF, tables, logs): only the userinfo of a URL changes.
     """
-    if not text or "://" not in text:
+    if not text or "@" not in text or "://" not in text:  # both patterns need the two
         return text
-    text = _URL_BROKEN_PASSWORD_RE.sub(lambda m: f"{m['scheme']}{m['user']}:{URL_MASK}@", text)
-    return _URL_USERINFO_RE.sub(_masked_userinfo, text)
+    text = _sub_near_schemes(_URL_BROKEN_PASSWORD_RE, lambda m: f"{m['scheme']}{m['user']}:{URL_MASK}@", text)
+    return _sub_near_schemes(_URL_USERINFO_RE, _masked_userinfo, text)
+
+
+def _sub_near_schemes(rx: re.Pattern[str], repl: Callable[[re.Match[str]], str], text: str) -> str:
+    """``rx.sub(repl, text)`` for a pattern whose matches start with a URL scheme, trying only the positions
+    up to :data:`_SCHEME_MAX` characters before each "://" (the same matches, left to right): ``sub`` itself
+    would try every position of a whole report, with a look-behind and a scheme at each."""
+    starts: list[int] = []
+    at = text.find("://")
+    while at >= 0:
+        starts.extend(range(max(at - _SCHEME_MAX, starts[-1] + 1 if starts else 0), at))
+        at = text.find("://", at + 3)
+    out: list[str] = []
+    done = 0
+    for start in starts:
+        if start < done:
+            continue
+        m = rx.match(text, start)
+        if m:
+            out.append(text[done:start])
+            out.append(repl(m))
+            done = m.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def scrub_known(text: str) -> str:
@@ -78,9 +111,7 @@ def scrub_known(text: str) -> str:
     hashes and ids survive)."""
     if not text:
         return text
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for value in known:
+    for value in _known_longest_first:
         if value in text:
             text = text.replace(value, MASK)
     return mask_url_credentials(text)
@@ -89,7 +120,7 @@ def scrub_known(text: str) -> str:
 def scrub(text: str) -> str:
     """Remove registered secrets and anything shaped like a key from one message or evidence value."""
     text = scrub_known(text)
-    if not text:
+    if not text or not _ANY_SECRET_VALUE_RE.search(text):
         return text
     for rx in _SECRET_VALUE_RES:
         text = rx.sub(MASK, text)

@@ -618,12 +618,13 @@ def minimum_calls(p: Plan) -> dict[str, int]:
     out["ecs:DescribeTaskDefinition"] = len(p.services)  # one each; a rollout here keeps the task definition
     by_arn = {s["sc"]["namespace"] for s in p.services if s["sc"] and s["sc"]["how"] in ("arn", "default")}
     registries = [s for s in p.services if s["registry"] is not None]
-    out["servicediscovery:GetNamespace"] = len(by_arn) + len({s["registry"] for s in registries})
+    # every namespace by ARN and every registry's namespace from one listing (100 a page)
+    out["servicediscovery:ListNamespaces"] = _pages(len(p.http_namespaces) + len(p.vpcs), 100) if by_arn or registries else 0
     out["servicediscovery:GetService"] = len(registries)
     out["ec2:DescribeSubnets"] = _pages(2 * len(p.vpcs), MAX_PAGE["ec2:DescribeSubnets"])
     out["ec2:DescribeSecurityGroups"] = _pages(4 * len(p.vpcs) + 1, MAX_PAGE["ec2:DescribeSecurityGroups"])
     out["s3:ListBuckets"] = _pages(len(p.buckets), MAX_PAGE["s3:ListBuckets"])
-    out["s3:GetBucketLocation"] = len(p.buckets)
+    out["s3:GetBucketLocation"] = 0  # ListBuckets' BucketRegion (the bench server adds it, as AWS does)
     out["s3:GetBucketPolicy"] = len(p.buckets)
     out["s3:GetPublicAccessBlock"] = sum(1 for b in p.buckets if b["policy"] and may_be_public(json.dumps(b["policy"])))
     out["s3:GetBucketNotificationConfiguration"] = len(p.buckets)
@@ -651,10 +652,10 @@ def critical_path(p: Plan) -> int:
     chains = [
         m["lambda:ListFunctions"] + roles,  # the functions' roles
         1 + 1 + 1 + 1 + roles,  # ListClusters → ListServices → DescribeServices → DescribeTaskDefinition → roles
-        1 + 1 + 1 + 2,  # … DescribeServices → GetService → GetNamespace
+        1 + 1 + 1 + 1,  # … DescribeServices → GetService (∥ ListNamespaces)
         m["lambda:ListEventSourceMappings"] + 1,  # → GetFunctionConcurrency / GetFunctionConfiguration
         m["sqs:ListQueues"] + 1,  # → GetQueueAttributes
-        m["s3:ListBuckets"] + 3,  # → GetBucketLocation → GetBucketPolicy → GetPublicAccessBlock
+        m["s3:ListBuckets"] + 2,  # (BucketRegion) → GetBucketPolicy → GetPublicAccessBlock
         m["datadog:ListMonitors"], m["datadog:ListDowntimes"],
     ]
     return 1 + max(chains)  # GetCallerIdentity first

@@ -101,7 +101,7 @@ def activity(timeline: list[tuple[str, float, float]], start: float, end: float)
 
 def profile_summary(path: Path, top: int = 12) -> str:
     """What a py-spy raw profile (``--gil``: samples of the thread holding the interpreter) says the CPU went
-    to: by thread (main; the listing pool, whose stacks run a load's warmer; the detail pool), by activity, and
+    to: by thread (main; pool threads running a load's warmer; pool threads running fan-out items), by activity, and
     the project's functions with the most samples (inclusive)."""
     by_thread: dict[str, int] = {}
     by_what: dict[str, int] = {}
@@ -115,8 +115,8 @@ def profile_summary(path: Path, top: int = 12) -> str:
         total += n
         frames = stack.split(";")
         main = "runpy" in frames[0]
-        thread = ("main" if main else "listing pool (loads)" if "inventory/loads.py" in stack else
-                  "detail pool" if "futures/thread.py" in stack else "other")
+        thread = ("main" if main else "pool: loads" if "inventory/loads.py" in stack else
+                  "pool: fan-out items" if "_Batch.run" in stack else "other")
         by_thread[thread] = by_thread.get(thread, 0) + n
         check = next((f for f in frames if "(checks/" in f), None)
         if "_find_and_load" in stack:

@@ -173,7 +173,7 @@ def run(loop: Loop, datadog: bool) -> None:
         lambda: loop.pages("ecs", "list_clusters", "clusterArns", 100),
         lambda: loop.pages("ec2", "describe_subnets", "Subnets", 1000),
         lambda: loop.pages("ec2", "describe_security_groups", "SecurityGroups", 1000),
-        lambda: loop.pages("s3", "list_buckets", "Buckets", 1000),
+        lambda: loop.pages("s3", "list_buckets", "Buckets", 10000),
         lambda: _or_none(lambda: loop.client("s3control").get_public_access_block(AccountId=account),
                          "NoSuchPublicAccessBlockConfiguration", "NoSuchPublicAccessBlock"),
         *([dd.monitors, dd.downtimes] if dd else []),
@@ -188,6 +188,8 @@ def run(loop: Loop, datadog: bool) -> None:
     members = sorted({int(x) for m in monitors if m.get("type") == "composite"
                       for x in re.findall(r"\d+", m.get("query") or "")} - known)
     names = sorted(b["Name"] for b in buckets)
+    listed_region = {b["Name"]: b.get("BucketRegion") for b in buckets}
+    unlocated = [b for b in names if not listed_region.get(b)]  # GetBucketLocation only where the listing says nothing
 
     # 2. per-resource calls on the listings
     sqs, lam, ecs, s3 = loop.client("sqs"), loop.client("lambda"), loop.client("ecs"), loop.client("s3")
@@ -196,11 +198,12 @@ def run(loop: Loop, datadog: bool) -> None:
         [lambda a=a: lam.get_function_concurrency(FunctionName=a) for a in sorted({_base(a)[0] for a in sqs_mapped})],
         [lambda a=a: lam.get_function_configuration(FunctionName=a) for a in qualified],
         [lambda c=c: loop.pages("ecs", "list_services", "serviceArns", 100, cluster=c) for c in clusters],
-        [lambda b=b: s3.get_bucket_location(Bucket=b) for b in names],
+        [lambda b=b: s3.get_bucket_location(Bucket=b) for b in unlocated],
         [lambda mid=mid: dd.monitor(mid) for mid in members] if dd else [],
     )
-    region_of = {b: (loc.get("LocationConstraint") or "us-east-1") for b, loc in zip(names, locations, strict=True)}
+    region_of = {b: (loc.get("LocationConstraint") or "us-east-1") for b, loc in zip(unlocated, locations, strict=True)}
     region_of = {b: ("eu-west-1" if r == "EU" else r) for b, r in region_of.items()}
+    region_of.update({b: r for b, r in listed_region.items() if r})
 
     # 3. services in batches of 10; bucket policies and notifications; the queues' KMS keys
     keys = sorted({a["Attributes"]["KmsMasterKeyId"] for a in attributes
@@ -232,7 +235,7 @@ def run(loop: Loop, datadog: bool) -> None:
     sd = loop.client("servicediscovery")
     tds, _, discovered, _, _ = loop.phases_of(
         [lambda t=t: ecs.describe_task_definition(taskDefinition=t)["taskDefinition"] for t in task_defs],
-        [lambda n=n: sd.get_namespace(Id=n) for n in namespaces],
+        [lambda: loop.pages("servicediscovery", "list_namespaces", "Namespaces", 100)] if namespaces else [],
         [lambda r=r: sd.get_service(Id=r)["Service"] for r in registries],
         [lambda b=b: _or_none(lambda: loop.client("s3", region_of[b]).get_public_access_block(Bucket=b),
                               "NoSuchPublicAccessBlockConfiguration") for b in public],
@@ -255,7 +258,8 @@ def run(loop: Loop, datadog: bool) -> None:
     consumers = sorted({(by_arn.get(a) or functions.get(_base(a)[0]) or {}).get("Role") for a in sqs_mapped} - {None, ""})
     roles = sorted(set(roles) | set(consumers))
     _, listed_roles, _ = loop.phases_of(
-        [lambda n=n: sd.get_namespace(Id=n) for n in sorted({s["NamespaceId"] for s in discovered} - set(namespaces))],
+        [lambda: loop.pages("servicediscovery", "list_namespaces", "Namespaces", 100)]
+        if discovered and not namespaces else [],
         [lambda r=r: listing(r) for r in roles],
         [lambda r=r: iam.get_role(RoleName=r.rsplit("/", 1)[-1]) for r in consumers],
     )

@@ -151,7 +151,7 @@ class Topology:
         if not config.namespace:
             return NotAvailable("ECS returned no namespace in its Service Connect configuration")
         return NotAvailable(f"Cloud Map returned no name for namespace {config.namespace}",
-                            "servicediscovery:GetNamespace")
+                            "servicediscovery:ListNamespaces")
 
     def sc_namespace_error(self, svc: EcsService) -> NotAvailable | None:
         """Why some enabled Service Connect namespace of ``svc`` (PRIMARY or ACTIVE) is unknown."""
@@ -184,7 +184,7 @@ def topology(region: RegionInventory) -> Topology:
 def _build(region: RegionInventory) -> Topology:
     services = region.ecs.services()
     topo = Topology(region, services)
-    # Only ARNs need Cloud Map (GetNamespace, once per namespace); a name is already what endpoint names use.
+    # Only ARNs need Cloud Map (ListNamespaces, once per region); a name is already what endpoint names use.
     refs = sorted({c.namespace for s in services for c in s.service_connect if c.enabled
                    and _is_namespace_arn(c.namespace)})
     resolved = region.pools.map_detail(lambda r: capture(lambda: region.cloudmap.namespace(r)), refs)
@@ -215,7 +215,7 @@ def _build(region: RegionInventory) -> Topology:
 
 
 def _resolve_registries(topo: Topology) -> None:
-    """Read the services' DNS service discovery registries (``GetService`` → ``GetNamespace``) into ``topo``,
+    """Read the services' DNS service discovery registries (``GetService`` → ``ListNamespaces``) into ``topo``,
     once: only the checks that judge DNS names (SC-1..SC-3) depend on them."""
     if topo.registries_resolved:
         return
@@ -829,6 +829,13 @@ def unreachable_service_connect_role(inv: Inventory, rec: Recorder) -> None:
         except NotAvailable as exc:
             rec.not_evaluated(region.scope("ecs-task-definitions"), exc.reason, exc.iam_action)
             continue
+        # Each service's namespaces, once: who shares a namespace is then a lookup, not a pass over every pair.
+        errors = {o.arn: topo.sc_namespace_error(o) for o in enabled}
+        by_key: dict[str, list[EcsService]] = {}
+        for o in enabled:
+            for k in topo.sc_namespace_keys(o):
+                by_key.setdefault(k, []).append(o)
+        unknown = [o for o in enabled if errors[o.arn] is not None]
         for svc in enabled:
             config = svc.primary_service_connect
             assert config is not None
@@ -843,12 +850,10 @@ def unreachable_service_connect_role(inv: Inventory, rec: Recorder) -> None:
                 continue
             key = topo.namespace_key(config)
             ns_label = topo.namespace_label(config)
-            others = [o for o in enabled if o.arn != svc.arn]
-            peers = [o for o in others if key in topo.sc_namespace_keys(o)]
+            peers = [o for o in by_key.get(key, []) if o.arn != svc.arn]
             # Services whose namespace is unknown may be peers (or callers) the configuration cannot show.
             peer_arns = {o.arn for o in peers}
-            maybe_peers = [(o, err) for o in others
-                           if o.arn not in peer_arns and (err := topo.sc_namespace_error(o)) is not None]
+            maybe_peers = [(o, errors[o.arn]) for o in unknown if o.arn != svc.arn and o.arn not in peer_arns]
             ev = {"service": svc.arn, "namespace": ns_label, "role": config.role,
                   "peers": [o.label for o in peers]}
             if config.role == "client-server":

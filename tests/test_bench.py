@@ -24,9 +24,9 @@ from benchmarks import account, bench_scan  # noqa: E402
 
 @pytest.fixture(scope="module")
 def bench_account(tmp_path_factory):
-    """A small account with 52 functions and mappings (two ListFunctions pages) on a bench server, and the
-    Datadog organisation beside it."""
-    plan = account.plan(0.01, overrides={"functions": 52, "mapped_functions": 52, "mappings": 52})
+    """A small account with 52 functions and mappings (two ListFunctions pages) and 10 buckets (one in
+    eu-west-1) on a bench server, and the Datadog organisation beside it."""
+    plan = account.plan(0.01, overrides={"functions": 52, "mapped_functions": 52, "mappings": 52, "buckets": 10})
     args = argparse.Namespace(workers=[8], latency=0.0, repeat=1, seed_workers=16, no_replay=True, verbose=False)
     bench = bench_scan.Bench(args, tmp_path_factory.mktemp("bench"))
     aws, dd = bench.start(plan)
@@ -53,6 +53,17 @@ def test_lambda_listings_come_in_aws_page_sizes_through_the_boto3_paginator(benc
     pages = list(lam.get_paginator("list_event_source_mappings").paginate(PaginationConfig={"PageSize": 20}))
     assert [len(p["EventSourceMappings"]) for p in pages] == [20, 20, 12]
     assert len({m["UUID"] for p in pages for m in p["EventSourceMappings"]}) == len(plan.mappings)
+
+
+def test_list_buckets_carries_each_bucket_region_as_aws_does(bench_account):
+    """AWS adds ``BucketRegion`` to a ``ListBuckets`` answer when the request has a parameter (botocore's model:
+    "if the request contains at least one valid parameter, it is included"); moto 5.2.5 never does."""
+    _, _, _, plan, clients = bench_account
+    s3 = clients("s3", account.REGION)
+    listed = s3.list_buckets(MaxBuckets=10000)["Buckets"]
+    assert {b["Name"]: b.get("BucketRegion") for b in listed} == {b["name"]: b["region"] for b in plan.buckets}
+    assert {b["region"] for b in plan.buckets} == {account.REGION, account.OTHER_REGION}  # both kinds seen
+    assert not any("BucketRegion" in b for b in s3.list_buckets()["Buckets"])  # no parameter: no region
 
 
 def test_the_plain_loop_makes_exactly_the_calls_of_auditor_scan(bench_account):

@@ -364,9 +364,9 @@ def _targets(o, *names):
 
 def test_accounts_share_one_bound_on_calls_in_flight(org_env, monkeypatch):
     """Three accounts read at once with --workers 1: the calls of their inventories (on the pool threads) are
-    never more than the shared pools' two threads; only the calls that reach an account (AssumeRole, on the
+    never more than one in flight, the shared bound; only the calls that reach an account (AssumeRole, on the
     accounts' own threads) come on top, one per account. Each call is held 30 ms so that calls do overlap: with
-    an inventory's own pools per account, three accounts put up to six calls in flight."""
+    an inventory's own pools per account, three accounts put up to three calls in flight."""
     from botocore.endpoint import Endpoint
 
     from auditor import org as org_mod
@@ -382,7 +382,7 @@ def test_accounts_share_one_bound_on_calls_in_flight(org_env, monkeypatch):
         with lock:
             now[kind] = now.get(kind, 0) + 1
             peak[kind] = max(peak.get(kind, 0), now[kind])
-            peak["pools"] = max(peak.get("pools", 0), now.get("auditor-list", 0) + now.get("auditor-detail", 0))
+            peak["pools"] = max(peak.get("pools", 0), now.get("auditor-pool", 0))
         try:
             time.sleep(0.03)
             return send(self, request)
@@ -396,8 +396,8 @@ def test_accounts_share_one_bound_on_calls_in_flight(org_env, monkeypatch):
                  parallel=3)
     report = org_mod.scan(plan, run_stats=CallStats())
     assert [a.evaluated for a in report.accounts] == [True, True, True]
-    assert set(peak) <= {"auditor-list", "auditor-detail", "auditor-account", "pools"}, peak
-    assert peak["pools"] <= 2, peak
+    assert set(peak) <= {"auditor-pool", "auditor-account", "pools"}, peak
+    assert peak["pools"] == 1, peak
     assert peak.get("auditor-account", 0) <= 3, peak
 
 

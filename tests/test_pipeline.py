@@ -172,7 +172,7 @@ def test_a_queue_in_another_region_is_a_finding(stubbed_aws):
     """moto refuses such a notification when it is configured (as AWS does); a live account can still hold one
     made before a queue was recreated elsewhere, so the API's answer is stubbed."""
     s3 = stubbed_aws.stub("s3")
-    s3.add_response("list_buckets", {"Buckets": [{"Name": "ev-west"}]}, {"MaxBuckets": 1000})
+    s3.add_response("list_buckets", {"Buckets": [{"Name": "ev-west"}]}, {"MaxBuckets": 10000})
     s3.add_response("get_bucket_location", {}, {"Bucket": "ev-west"})  # us-east-1: no constraint
     s3.add_response("get_bucket_notification_configuration", {"QueueConfigurations": [
         {"Id": "to-sqs", "QueueArn": _qarn("west", "us-west-2"), "Events": ["s3:ObjectCreated:*"]}]},

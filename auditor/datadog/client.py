@@ -35,7 +35,7 @@ from datadog_api_client.v1.api.authentication_api import AuthenticationApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 
-from ..inventory.core import CallStats, NotAvailable, active_deadline
+from ..inventory.core import CallStats, NotAvailable, active_deadline, call_slot
 from ..redact import scrub
 from .settings import DatadogSettings
 
@@ -193,11 +193,12 @@ class DatadogClient:
             self.stats.record(key)
             wait: float | None = None
             try:
-                resp = fn()
-                try:
-                    data = resp.data
-                finally:
-                    resp.release_conn()
+                with call_slot():
+                    resp = fn()
+                    try:
+                        data = resp.data
+                    finally:
+                        resp.release_conn()
                 try:
                     return json.loads(data) if data else None
                 except ValueError:

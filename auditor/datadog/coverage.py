@@ -160,8 +160,50 @@ def _may_watch(monitor: Monitor, target: QueueTarget) -> bool:
     return target.name.lower() in q or "*" in q or " by " in q or "by{" in q
 
 
+class _ByQueueName:
+    """Monitors (in their order) indexed by the queue names their terms on ``metrics`` can select.
+
+    A term whose scope is ``False`` for every queue but a few named exactly (``queuename:orders-dlq``, with
+    or without other tags) is filed under those names; a monitor with a term that may select any queue (a
+    wildcard, a negation, ``by {queuename}``) is kept aside and tried for every queue. :meth:`candidates` is
+    then every monitor :meth:`MonitorIndex.selects` could accept for a queue, in the original order, found
+    by a dict lookup instead of a test of every monitor.
+    """
+
+    def __init__(self, monitors: list[Monitor], metrics: Iterable[str]) -> None:
+        self.monitors = monitors
+        self.by_name: dict[str, list[int]] = {}
+        self.anywhere: list[int] = []
+        for pos, m in enumerate(monitors):
+            names: set[str] = set()
+            for term in m.parsed.terms if m.parsed is not None else ():
+                if term.metric not in metrics or not (term.groups_by("queuename")
+                                                      or term.scope.selects_key("queuename")):
+                    continue  # selects() never accepts this term
+                only = None if term.groups_by("queuename") else term.scope.only_values("queuename")
+                if only is None:
+                    names = set()
+                    self.anywhere.append(pos)
+                    break
+                names |= only
+            else:
+                for name in names:
+                    self.by_name.setdefault(name, []).append(pos)
+
+    def candidates(self, queue_name: str) -> list[Monitor]:
+        exact = self.by_name.get(queue_name.lower(), [])
+        if not exact:
+            return [self.monitors[i] for i in self.anywhere]
+        return [self.monitors[i] for i in sorted({*exact, *self.anywhere})]
+
+
 class MonitorIndex:
-    """All monitors of an organisation, ready to answer "who watches this queue?"."""
+    """All monitors of an organisation, ready to answer "who watches this queue?".
+
+    Each queue's answer is computed once and kept (the DD checks all ask it), and only the monitors that can
+    select the queue are tested (:class:`_ByQueueName`): a scan's coverage costs about the number of queues
+    plus the number of wildcard and multi-alert monitors, not their product.
+    """
 
     def __init__(
         self,
@@ -198,6 +240,9 @@ class MonitorIndex:
             if (m.parse_error and m.is_metric and any(metric in m.query.lower() for metric in DLQ_METRICS))
             or m.read_error is not None
         ]
+        self._watching = _ByQueueName(self.sqs_monitors, DLQ_METRICS)
+        self._not_counting = _ByQueueName(self.non_covering_monitors, NON_COVERING_METRICS)
+        self._coverage: dict[tuple[QueueTarget, tuple[str, ...]], Coverage] = {}
 
     def member_ids_missing(self) -> set[int]:
         """Ids that composites reference but the listing did not return (e.g. restricted monitors)."""
@@ -225,10 +270,18 @@ class MonitorIndex:
         return None
 
     def coverage(self, target: QueueTarget, same_name_regions: Iterable[str] = ()) -> Coverage:
+        """Who watches ``target`` (computed once per target; treat the result as read-only)."""
+        key = (target, tuple(same_name_regions))
+        cov = self._coverage.get(key)
+        if cov is None:
+            cov = self._coverage[key] = self._compute(target, key[1])
+        return cov
+
+    def _compute(self, target: QueueTarget, same_name_regions: tuple[str, ...]) -> Coverage:
         tags = target.tags()
-        cov = Coverage(target, same_name_regions=tuple(same_name_regions), downtimes_error=self.downtimes_error)
+        cov = Coverage(target, same_name_regions=same_name_regions, downtimes_error=self.downtimes_error)
         seen: set[tuple[int | None, int | None]] = set()
-        for m in self.sqs_monitors:
+        for m in self._watching.candidates(target.name):
             sel = self.selects(m, tags)
             if sel is None:
                 continue
@@ -243,7 +296,7 @@ class MonitorIndex:
                 cov.matches.append(Match(comp, m, term, f"{how} (member of composite {comp.id})", certain,
                                          comp.mute_for(tags, self.downtimes, self.now)))
         matched = {id(x.member) for x in cov.matches}
-        for m in self.non_covering_monitors:
+        for m in self._not_counting.candidates(target.name):
             if id(m) in matched:
                 continue  # it also watches the right metric
             sel = self.selects(m, tags, NON_COVERING_METRICS)

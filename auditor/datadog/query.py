@@ -21,9 +21,8 @@ Composite monitors reference other monitors by id: ``123 && (456 || !789)``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 __all__ = [
     "QueryError",
@@ -90,31 +89,39 @@ def _not(value: Tri) -> Tri:
     return None if value is None else not value
 
 
-@lru_cache(maxsize=4096)
 def _glob_match(pattern: str, value: str) -> bool:
-    """Whether ``value`` matches ``pattern`` whose only wildcard is ``*`` (case-insensitive).
+    """Whether ``value`` matches ``pattern`` whose only wildcard is ``*`` (case-insensitive)."""
+    return _compile_glob(pattern.lower())(value)
 
-    Greedy matching with one backtrack point, O(len(pattern) × len(value)) at worst: a regex built from a
-    pattern with many ``*`` can backtrack for minutes on a value that almost matches.
+
+def _compile_glob(p: str) -> Callable[[str], bool]:
+    """The lowercase ``p`` (only ``*`` is a wildcard) compiled into a case-insensitive matcher of values; each
+    scope term compiles its pattern once, when its query is parsed.
+
+    No regex: one built from a pattern with many ``*`` can backtrack for minutes on a value that almost
+    matches. The pattern's literal pieces are found in order instead (first piece at the start, last at the
+    end, each middle one at its leftmost place after the previous one): leftmost is always right for ``*``,
+    so this is exact, and linear in the value for each piece.
     """
-    p, v = pattern.lower(), value.lower()
-    i = j = 0
-    star, mark = -1, 0
-    while j < len(v):
-        if i < len(p) and p[i] != "*" and p[i] == v[j]:
-            i += 1
-            j += 1
-        elif i < len(p) and p[i] == "*":
-            star, mark = i, j
-            i += 1
-        elif star >= 0:
-            i, mark = star + 1, mark + 1
-            j = mark
-        else:
+    if "*" not in p:
+        return lambda value: value.lower() == p
+    first, *middle, last = p.split("*")
+    middle = [m for m in middle if m]
+    least = len(first) + len(last) + sum(map(len, middle))
+
+    def match(value: str) -> bool:
+        v = value.lower()
+        if len(v) < least or not v.startswith(first) or not v.endswith(last):
             return False
-    while i < len(p) and p[i] == "*":
-        i += 1
-    return i == len(p)
+        pos, end = len(first), len(v) - len(last)
+        for piece in middle:
+            pos = v.find(piece, pos, end)
+            if pos < 0:
+                return False
+            pos += len(piece)
+        return True
+
+    return match
 
 
 class Scope:
@@ -132,6 +139,16 @@ class Scope:
         key = key.lower()
         return any(k == key and not neg for k, _, neg in self.terms())
 
+    def only_values(self, key: str) -> frozenset[str] | None:
+        """The values of tag ``key`` (lowercase, exact) outside which this scope is ``False`` for tags that
+        carry ``key``; None when it may select any value (a wildcard, a negation, another key alone).
+
+        ``queuename:a`` → {a}; ``queuename:a AND env:x`` → {a}; ``queuename:a OR queuename:b`` → {a, b};
+        ``queuename:a OR env:x``, ``queuename:a-*``, ``NOT queuename:a`` → None. Lets an index look exact
+        scopes up by value instead of evaluating every scope for every resource.
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class _All(Scope):
@@ -146,15 +163,22 @@ class _All(Scope):
 class _Term(Scope):
     key: str | None  # None for a bare tag (``production``)
     value: str
+    _match: Callable[[str], bool] = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_match", _compile_glob(self.value.lower()))
 
     def evaluate(self, tags: Mapping[str, str]) -> Tri:
         if self.key is None or self.key not in tags:
             return None
-        return _glob_match(self.value, tags[self.key])
+        return self._match(tags[self.key])
 
     def terms(self, negated: bool = False):
         if self.key is not None:
             yield (self.key, self.value, negated)
+
+    def only_values(self, key: str) -> frozenset[str] | None:
+        return frozenset({self.value.lower()}) if self.key == key and "*" not in self.value else None
 
     def __str__(self) -> str:
         return f"{self.key}:{self.value}" if self.key is not None else self.value
@@ -186,6 +210,15 @@ class _Bool(Scope):
     def terms(self, negated: bool = False):
         for i in self.items:
             yield from i.terms(negated)
+
+    def only_values(self, key: str) -> frozenset[str] | None:
+        sets = [i.only_values(key) for i in self.items]
+        if self.op == "AND":  # False as soon as one item is
+            known = [v for v in sets if v is not None]
+            return frozenset.intersection(*known) if known else None
+        if any(v is None for v in sets):  # OR: False only when every item is
+            return None
+        return frozenset().union(*sets)
 
     def __str__(self) -> str:
         return "(" + f" {self.op} ".join(str(i) for i in self.items) + ")"

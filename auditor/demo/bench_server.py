@@ -11,6 +11,9 @@ A WSGI middleware in front of moto's app (installed by :class:`auditor.demo.serv
   into AWS-sized pages with ``NextMarker`` tokens that boto3's paginator passes back as ``Marker``. The full
   answer is taken when the first page is asked for (a request without ``Marker``) and the following pages are
   cut from it, so a listing is one consistent snapshot, as a marker walk over AWS is.
+* **bucket regions** — AWS answers a ``ListBuckets`` request that carries any parameter (``max-buckets``,
+  ``prefix``, …) with each bucket's ``BucketRegion``; moto 5.2.5 never does. The middleware adds it from
+  moto's own record of the bucket, so the tool reads regions as it does on AWS (no ``GetBucketLocation``).
 * **replay** (optional, ``POST /_bench/replay?on=1``) — once the account is built it does not change, and the
   tool only reads it: every read (``Describe*``/``List*``/``Get*``) is answered once by moto, and an identical
   request (same operation, region, path, query and body) later gets the same bytes without moto's ~5 ms of
@@ -211,6 +214,15 @@ class BenchMiddleware:
         listing = _LISTINGS.get(path.rstrip("/")) if environ.get("REQUEST_METHOD") == "GET" else None
         if listing is not None:
             return self._paged(listing, environ, start_response)
+        if environ.get("REQUEST_METHOD") == "GET" and path.strip("/") == "" and _scope(environ).endswith("/s3") \
+                and environ.get("QUERY_STRING"):
+            status, headers, raw = self._call_moto(environ, environ["QUERY_STRING"])
+            if status.startswith("200"):
+                raw = _with_bucket_regions(raw)
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(raw))))
+            start_response(status, headers)
+            return [raw]
         return self.app(environ, start_response)
 
     @staticmethod
@@ -278,6 +290,21 @@ class BenchMiddleware:
 
     def _call_moto(self, environ: dict[str, Any], query: str) -> tuple[str, list[tuple[str, str]], bytes]:
         return _collect(self.app, dict(environ, QUERY_STRING=query))
+
+
+def _with_bucket_regions(raw: bytes) -> bytes:
+    """moto's ``ListAllMyBucketsResult`` with ``<BucketRegion>`` after each bucket's ``<Name>``, as AWS answers."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    buckets = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets
+
+    def add(m: re.Match) -> bytes:
+        bucket = buckets.get(m.group(1).decode())
+        region = f"<BucketRegion>{bucket.region_name}</BucketRegion>".encode() if bucket is not None else b""
+        return m.group(0) + region
+
+    return re.sub(rb"<Name>([^<]+)</Name>", add, raw)
 
 
 def _collect(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

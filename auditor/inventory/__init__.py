@@ -1,7 +1,7 @@
 """What to fetch. An :class:`Inventory` is everything the checks may read about one scan target.
 
 It is lazy (nothing is fetched until a check or the prefetch asks), cached per (account, region),
-concurrent (two bounded thread pools), and it counts every API call. Checks never call boto3 or the Datadog
+concurrent (worker threads under one bound on requests in flight), and it counts every API call. Checks never call boto3 or the Datadog
 client; they read this object, which is why the same checks run against a live account, a local moto server
 or files given on the command line.
 """
@@ -165,7 +165,7 @@ class Inventory:
         """Warm the loads ``keys`` name (see :mod:`auditor.inventory.loads`) and wait for them."""
         from .loads import jobs
 
-        futures = [self.pools.listing.submit(job) for _, job in jobs(self, keys)]
+        futures = [self.pools.submit(job) for _, job in jobs(self, keys)]
         for fut in futures:
             # Failures are cached by the memo; each check meets them in its own handling. Past the scan
             # deadline, loads still running are left behind: the checks find them "not evaluated".
@@ -221,9 +221,10 @@ class Inventory:
         return self.memo.get("workload_roles", load)
 
     def close(self) -> None:
-        """Stop the pools and let go of everything read: the report keeps what the checks found, and a
-        scan's answers (30 MB of objects at the 1x benchmark account) should not outlive it while the report is
-        written."""
+        """The scan is over: no more calls (the counts are final), the pools and connections let go, and
+        everything read with them: the report keeps what the checks found, and a scan's answers (30 MB of
+        objects at the 1x benchmark account) should not outlive it while the report is written."""
+        self.stats.close()
         if self._own_pools:
             self.pools.shutdown()
         close = getattr(self.datadog, "close", None)

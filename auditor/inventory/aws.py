@@ -49,6 +49,7 @@ from .core import (
     NotAvailable,
     ReadOnlyViolation,
     active_deadline,
+    call_slot,
     env_number,
     translate,
 )
@@ -249,7 +250,8 @@ class AwsAccount:
 
     # -- accounting ---------------------------------------------------------------------------------------
     def _count(self, model: Any, **_: Any) -> None:
-        self.stats.record(f"{model.service_model.service_name}:{model.name}")
+        if not self.stats.admit(f"{model.service_model.service_name}:{model.name}"):
+            raise NotAvailable("the scan had ended before this was fetched", kind="deadline")
 
     def _attempted(self, attempts: int = 1, operation: Any = None, response: Any = None,
                    caught_exception: BaseException | None = None, **_: Any) -> bool | None:
@@ -341,7 +343,8 @@ class AwsAccount:
         """Call one read operation; any failure becomes NotAvailable naming the IAM action."""
         method = getattr(self.client(service, region), _snake(operation))
         try:
-            return method(**params)
+            with call_slot():
+                return method(**params)
         except ReadOnlyViolation:
             raise
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
@@ -361,7 +364,13 @@ class AwsAccount:
         paginator = self.client(service, region).get_paginator(_snake(operation))
         config = {"PageSize": page_size} if page_size else {}
         try:
-            yield from paginator.paginate(PaginationConfig=config, **params)
+            pages = iter(paginator.paginate(PaginationConfig=config, **params))
+            while True:
+                with call_slot():  # one slot per page: none is held while the caller reads the page
+                    page = next(pages, None)
+                if page is None:
+                    return
+                yield page
         except ReadOnlyViolation:
             raise
         except Exception as exc:  # noqa: BLE001

@@ -1,9 +1,16 @@
 """Cloud Map (servicediscovery) namespaces and services, to tell DNS-resolvable names from API-only ones.
 
 * :meth:`CloudMapInventory.service` — ``GetService`` once per service (by ARN or id).
-* :meth:`CloudMapInventory.namespace` — ``GetNamespace`` once per namespace, however many services or
-  ECS deployments point at it.
+* :meth:`CloudMapInventory.namespaces` — ``ListNamespaces`` once per region (100 a page): every namespace
+  the account owns or that is shared with it, which answers every :meth:`~CloudMapInventory.namespace`
+  lookup. One ``GetNamespace`` per namespace would cost a call for each namespace the services name.
 * :meth:`CloudMapInventory.registry` — a ``serviceRegistries[].registryArn`` → (service, namespace).
+
+Services stay one ``GetService`` per registry: ``ListServices`` filtered to a namespace (its summaries carry
+no ``NamespaceId``, so the filter is the only way to learn a service's namespace from a listing) costs at least
+one call per namespace holding services — and every Service Connect namespace holds its services' Cloud Map
+services — which is more than one call per registry unless registries outnumber those namespaces
+(docs/benchmarks.md, "Fewer calls").
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .arn import Arn
-from .core import capture
+from .core import NotAvailable, capture
 
 if TYPE_CHECKING:
     from . import RegionInventory
@@ -88,21 +95,29 @@ class CloudMapInventory:
         ref = self._ref(arn_or_id)
         return self._r.memo.get(("cloudmap.service", ref), lambda: self._get_service(ref))
 
+    def namespaces(self) -> dict[str, Namespace]:
+        """Every namespace of the region the account owns or that is shared with it, by id and by ARN."""
+        return self._r.memo.get("cloudmap.namespaces", self._list_namespaces)
+
     def namespace(self, arn_or_id: str) -> Namespace:
-        ref = self._ref(arn_or_id)
-        return self._r.memo.get(("cloudmap.namespace", ref), lambda: self._get_namespace(ref))
+        """A namespace by ARN or id, from :meth:`namespaces` (no call of its own)."""
+        listed = self.namespaces()
+        found = listed.get(arn_or_id) or listed.get(resource_id(arn_or_id))
+        if found is None:
+            raise NotAvailable(f"Cloud Map lists no namespace {arn_or_id} in {self._r.name} (deleted, or not "
+                               "shared with this account)", "servicediscovery:ListNamespaces", kind="not-found")
+        return found
 
     def registry(self, registry_arn: str) -> Registry:
-        """``GetService`` → ``NamespaceId`` → ``GetNamespace`` (each cached)."""
+        """``GetService`` → ``NamespaceId`` → the namespace from ``ListNamespaces`` (each cached)."""
         svc = self.service(registry_arn)
         return Registry(svc, self.namespace(svc.namespace_id))
 
     def prefetch_namespaces(self, services) -> None:
-        """Every namespace the ECS ``services``' Service Connect configurations name by ARN, concurrently (a
+        """The namespaces, when the ECS ``services``' Service Connect configurations name one by ARN or id (a
         namespace given by name needs no call: endpoint names use the name)."""
-        namespaces = sorted({c.namespace for s in services for c in s.service_connect
-                             if c.enabled and c.namespace.startswith(("arn:", "ns-"))})
-        self._r.pools.map_detail(lambda r: capture(lambda: self.namespace(r)), namespaces)
+        if any(c.enabled and c.namespace.startswith(("arn:", "ns-")) for s in services for c in s.service_connect):
+            capture(self.namespaces)
 
     def prefetch_registries(self, services) -> None:
         """Every DNS service discovery registry of the ECS ``services``, with its namespace, concurrently."""
@@ -120,9 +135,16 @@ class CloudMapInventory:
             raw=raw,
         )
 
-    def _get_namespace(self, ref: str) -> Namespace:
-        raw = self._r.aws.call("servicediscovery", self._r.name, "GetNamespace", Id=ref).get("Namespace") or {}
-        return _namespace(raw, ref)
+    def _list_namespaces(self) -> dict[str, Namespace]:
+        out: dict[str, Namespace] = {}
+        for page in self._r.aws.paginate("servicediscovery", self._r.name, "ListNamespaces", page_size=100):
+            for raw in page.get("Namespaces") or []:
+                if raw.get("Id"):
+                    ns = _namespace(raw, str(raw["Id"]))
+                    out[ns.id] = ns
+                    if ns.arn:
+                        out[ns.arn] = ns
+        return out
 
 
 def _namespace(raw: dict[str, Any], ref: str) -> Namespace:

@@ -5,12 +5,16 @@ read-only guard, the scan deadline, tuning from the environment and the translat
 from __future__ import annotations
 
 import contextlib
+import functools
+import heapq
+import itertools
+import logging
 import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
@@ -21,6 +25,8 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+
+log = logging.getLogger("auditor")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -247,10 +253,26 @@ class CallStats:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
+        self._closed = False
 
     def record(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.calls[key] += n
+
+    def admit(self, key: str) -> bool:
+        """Count a call about to be made, unless the scan it belongs to has ended (:meth:`close`): then the call
+        must not be made at all, so that the report's counts are the calls sent (a worker thread may still reach
+        a call after the scan gave up waiting for it, at its deadline)."""
+        with self._lock:
+            if self._closed:
+                return False
+            self.calls[key] += 1
+            return True
+
+    def close(self) -> None:
+        """No call is admitted from now on (the scan is over; its counts are final)."""
+        with self._lock:
+            self._closed = True
 
     def record_retry(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -301,35 +323,289 @@ class Memo:
             return key in self._futures
 
 
-class Pools:
-    """Two bounded pools: one for listings (service × region), one for per-resource details.
+class CallGate:
+    """At most ``limit`` API requests in flight, shared by every thread that calls through it.
 
-    Listing loaders fan out into the detail pool and wait on it; detail tasks never wait on anything, so the
-    two-level split cannot deadlock however small the pools are.
+    The bound is on requests, not on threads: a thread waiting for data (a memoised load, its own fan-out) holds
+    no slot, so however the loads are shaped, ``limit`` requests stay in flight while there are requests to
+    make. A freed slot goes to the most urgent waiter (lowest ``priority``: a load's own listing calls before
+    per-resource details), then to the longest waiting. Past the scan deadline a waiter stops waiting
+    (:meth:`Deadline.exceeded`).
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._lock = threading.Lock()
+        self._free = self.limit
+        self._waiters: list[tuple[int, int, threading.Lock]] = []  # heap: (priority, arrival, lock to release)
+        self._arrivals = itertools.count()
+        self.in_flight_peak = 0
+
+    def acquire(self, priority: int = 0) -> None:
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                self._note_peak()
+                return
+            baton = threading.Lock()
+            baton.acquire()
+            entry = (priority, next(self._arrivals), baton)
+            heapq.heappush(self._waiters, entry)
+        deadline = active_deadline()
+        left = deadline.remaining()
+        if baton.acquire(timeout=-1 if left is None else left):
+            return  # handed over by release()
+        with self._lock:
+            if entry in self._waiters:  # still waiting: leave the line
+                self._waiters.remove(entry)
+                heapq.heapify(self._waiters)
+                raise deadline.exceeded()
+        self.release()  # handed over just as the deadline passed: pass it on
+        raise deadline.exceeded()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                heapq.heappop(self._waiters)[2].release()  # the slot goes straight to the next waiter
+            else:
+                self._free += 1
+
+    def _note_peak(self) -> None:
+        self.in_flight_peak = max(self.in_flight_peak, self.limit - self._free)
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def call_slot() -> Iterator[None]:
+    """Hold one slot of the gate of the pools this thread works for (:class:`Pools`) during one API request.
+
+    Every AWS request (:class:`~auditor.inventory.aws.AwsAccount`) and Datadog request goes through here. A
+    thread that is not working for any pools (the main thread resolving the account) is not bounded.
+    """
+    gate: CallGate | None = getattr(_local, "gate", None)
+    if gate is None:
+        yield
+        return
+    gate.acquire(getattr(_local, "priority", LOAD))
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+#: Priorities of work on :class:`Pools` (lower first): a load's own calls (its listing pages), then the
+#: per-resource calls it fans out.
+LOAD, DETAIL = 0, 1
+
+
+class _Batch:
+    """One :meth:`Pools.map_detail` call: its items, which have started, their results."""
+
+    def __init__(self, fn: Callable[[Any], Any], items: list[Any]) -> None:
+        self.fn = fn
+        self.items = items
+        self.results: list[Any] = [None] * len(items)
+        self.errors: list[BaseException | None] = [None] * len(items)
+        self._started = [False] * len(items)
+        self._left = len(items)
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+        self.cancelled = False
+        self.skipped = 0  # items that never ran
+
+    def claim(self, i: int) -> bool:
+        with self._lock:
+            if self._started[i] or self.cancelled:
+                return False
+            self._started[i] = True
+            return True
+
+    def run(self, i: int) -> None:
+        """Run item ``i`` unless it has started elsewhere (on a pool thread, or on the thread that waits)."""
+        if not self.claim(i):
+            return
+        try:
+            self.results[i] = self.fn(self.items[i])
+        except BaseException as exc:  # kept for the caller, who raises it in item order
+            self.errors[i] = exc
+            if not isinstance(exc, Exception):
+                raise  # Ctrl-C on a thread running its own items stops at once
+        finally:
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if not self._left:
+                self.done.set()
+
+    def cancel(self) -> None:
+        """Items that have not started never will (the deadline passed, the caller was interrupted, the pools
+        were shut down)."""
+        with self._lock:
+            self.cancelled = True
+            skipped = self._started.count(False)
+            self._started = [True] * len(self.items)
+            self.skipped += skipped
+            self._left -= skipped
+            if not self._left:
+                self.done.set()
+
+
+class Pools:
+    """Where an inventory's work runs: worker threads, and a :class:`CallGate` of ``workers`` requests in flight.
+
+    ``--workers`` is the number of API requests in flight, not of threads. Every request of the work done here
+    takes a slot of :attr:`gate` for its duration (:func:`call_slot`); the threads are more (``threads``, by
+    default twice the workers and 8), so that a thread waiting for data — a load waiting on the loads it
+    builds on, on the last items of its fan-out — never leaves a slot unused. The threads are daemons, started
+    as work arrives: :meth:`shutdown` never waits for a call that hangs, nor does the process at exit.
+
+    * :meth:`submit` runs a load (see :mod:`auditor.inventory.loads`): loads go before fan-out items, and a
+      load's own calls (its listing pages, the chain everything else waits on) take a freed slot before the
+      per-resource calls.
+    * :meth:`map_detail` fans per-resource calls out. The items wait in one queue, fan-out by fan-out (see
+      ``rank``): one fan-out finishes before the next starts, so loads finish one by one and their checks run
+      while the rest is fetched (interleaving every fan-out would make them all finish at the end). A worker thread that fans out runs its own items too while any
+      has not started, so nested fan-out cannot deadlock however few the threads; any other thread (the main
+      thread, an account's thread) only waits when the scan has a deadline, no later than it.
+
+    Several inventories may share one ``Pools`` (many accounts in one run): the bound is then for all of them.
+    """
+
+    def __init__(self, workers: int, *, threads: int | None = None) -> None:
         self.workers = max(1, workers)
-        self.listing = ThreadPoolExecutor(self.workers, thread_name_prefix="auditor-list")
-        self.detail = ThreadPoolExecutor(self.workers, thread_name_prefix="auditor-detail")
+        # One worker: one thread, so that every request is made one after another in the order asked for.
+        self.threads = max(1, threads or (1 if self.workers == 1 else 2 * self.workers + 8))
+        self.gate = CallGate(self.workers)
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[tuple[tuple, int, Callable[[], None], int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._batches = itertools.count()
+        self._started = 0
+        self._idle = 0
+        self._closed = False
+
+    # -- submitting -----------------------------------------------------------------------------------------
+    def submit(self, fn: Callable[[], T], *, rank: int = 0) -> Future[T]:
+        """Run ``fn`` (a load) on a worker thread; its :class:`~concurrent.futures.Future`.
+
+        ``rank``: how long a chain of loads builds on this one (:func:`auditor.inventory.loads.built_on`). The
+        fan-outs of a load of higher rank are served first, so that the loads waiting on it can start (ECS
+        services → task definitions → the roles they run as); among equal ranks, smaller fan-outs first (a load
+        read by most checks, like 1,200 queues' attributes, is ranked above the big leaves, like 800 functions'
+        reserved concurrency, that one family reads).
+        """
+        fut: Future[T] = Future()
+
+        def task() -> None:
+            if not fut.set_running_or_notify_cancel():
+                return
+            _local.rank = rank
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - delivered to whoever waits on the future
+                fut.set_exception(exc)
+            finally:
+                _local.rank = 0
+
+        if not self._push([((LOAD,), task, LOAD, fut.cancel)]):
+            raise RuntimeError("cannot submit work to pools that were shut down")
+        return fut
 
     def map_detail(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """``[fn(i) for i in items]`` on the detail pool; past the scan deadline, :class:`NotAvailable`."""
+        """``[fn(i) for i in items]``, concurrently; the first exception (in item order) is raised once every
+        item has ended. Past the scan deadline, :class:`NotAvailable` (items not yet started are dropped)."""
         items = list(items)
-        if len(items) <= 1:
-            return [fn(i) for i in items]
-        futures = [self.detail.submit(fn, i) for i in items]
+        if not items:
+            return []
+        batch = _Batch(fn, items)
         deadline = active_deadline()
+        # A worker thread runs its own items (nested fan-out cannot deadlock). Another thread (the main thread, an
+        # account's) only waits, no later than the deadline, so that a call that hangs cannot hold it past it;
+        # without a deadline it helps too (it may own a memoised load the worker threads wait on).
+        helping = getattr(_local, "pools", None) is self or deadline.remaining() is None
+        if helping and len(items) == 1:
+            queued = False
+        else:
+            b = next(self._batches)
+            order = (DETAIL, -getattr(_local, "rank", 0), len(items), b)
+            queued = self._push([((*order, i), functools.partial(batch.run, i), DETAIL, batch.cancel)
+                                 for i in range(len(items))])
+        if helping or not queued:  # (once shut down, the pools take nothing: this thread runs every item)
+            with self._working(DETAIL):
+                try:
+                    for i in range(len(items)):  # in order, as the pool takes them: one worker is sequential
+                        batch.run(i)
+                except BaseException:
+                    batch.cancel()
+                    raise
         try:
-            return [deadline.result(f) for f in futures]
-        finally:
-            for f in futures:
-                f.cancel()
+            finished = batch.done.wait(deadline.remaining())
+        finally:  # (Ctrl-C while waiting: what has not started never will)
+            if not batch.done.is_set():
+                batch.cancel()
+        if not finished:
+            raise deadline.exceeded()
+        for err in batch.errors:
+            if err is not None:
+                raise err
+        if batch.skipped:  # the pools were shut down under it
+            raise NotAvailable("the scan stopped before this was fetched", kind="deadline")
+        return batch.results
 
     def shutdown(self) -> None:
-        """Stop taking work without waiting for it: a call that hangs must not hold the process."""
-        self.listing.shutdown(wait=False, cancel_futures=True)
-        self.detail.shutdown(wait=False, cancel_futures=True)
+        """Stop taking work without waiting for it: a call that hangs must not hold the process. Loads and
+        fan-out items not yet started are cancelled (whoever waits on them is told)."""
+        with self._cond:
+            self._closed = True
+            dropped, self._queue = self._queue, []
+            self._cond.notify_all()
+        for *_, cancel in dropped:
+            cancel()
+
+    # -- the threads --------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _working(self, priority: int) -> Iterator[None]:
+        """This thread works for these pools (their gate, at ``priority``) inside the block."""
+        saved = getattr(_local, "gate", None), getattr(_local, "priority", LOAD)
+        _local.gate, _local.priority = self.gate, priority
+        try:
+            yield
+        finally:
+            _local.gate, _local.priority = saved
+
+    def _push(self, entries: list[tuple[tuple, Callable[[], None], int, Callable[[], None]]]) -> bool:
+        with self._cond:
+            if self._closed:
+                return False
+            for order, task, priority, cancel in entries:
+                heapq.heappush(self._queue, (order, next(self._seq), task, priority, cancel))
+            wake = min(len(entries), self._idle)
+            self._idle -= wake
+            self._cond.notify(wake)
+            for _ in range(min(len(entries) - wake, self.threads - self._started)):
+                self._started += 1
+                threading.Thread(target=self._work, name=f"auditor-pool_{self._started}", daemon=True).start()
+        return True
+
+    def _work(self) -> None:
+        _local.pools = self
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._idle += 1
+                    self._cond.wait()
+                if self._closed:
+                    return
+                _, _, task, priority, _ = heapq.heappop(self._queue)
+            with self._working(priority):
+                try:
+                    task()
+                except BaseException:  # noqa: BLE001 - never raised by the tasks above; the thread must live on
+                    log.exception("auditor: a pool task failed")
 
 
 def capture(fn: Callable[[], T]) -> T | NotAvailable:

@@ -26,6 +26,7 @@ Public API used by other checks:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -187,9 +188,10 @@ class EcsService:
         deps = self.deployments
         return [d for d in deps if d.get("status") == "PRIMARY"] + [d for d in deps if d.get("status") == "ACTIVE"]
 
-    @property
+    @functools.cached_property
     def service_connect(self) -> list[ServiceConnect]:
-        """Service Connect configurations of the live deployments (PRIMARY first), enabled or not."""
+        """Service Connect configurations of the live deployments (PRIMARY first), enabled or not (built once:
+        the SC checks ask for every pair of services)."""
         return [sc for sc in (_service_connect(d) for d in self.live_deployments) if sc is not None]
 
     @property

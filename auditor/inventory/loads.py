@@ -152,10 +152,10 @@ LOADS: dict[str, Load] = {
         Load("ecs.task_definitions", REGION, _ops("ecs:DescribeTaskDefinition"),
              "the task definitions the services' live deployments run", lambda r: r.ecs.task_definitions_in_use(),
              after=("ecs.services",)),
-        Load("cloudmap.namespaces", REGION, _ops("servicediscovery:GetNamespace"),
+        Load("cloudmap.namespaces", REGION, _ops("servicediscovery:ListNamespaces"),
              "the Cloud Map namespaces the services' Service Connect configurations name by ARN", _warm_namespaces,
              after=("ecs.services",)),
-        Load("cloudmap.registries", REGION, _ops("servicediscovery:GetService", "servicediscovery:GetNamespace"),
+        Load("cloudmap.registries", REGION, _ops("servicediscovery:GetService", "servicediscovery:ListNamespaces"),
              "the services' DNS service discovery registries and their namespaces", _warm_registries,
              after=("ecs.services",)),
         Load("kms.queue_keys", REGION, _ops("kms:DescribeKey", "kms:GetKeyPolicy"),
@@ -228,6 +228,13 @@ def closure(keys: Iterable[str], *, deep: bool = True) -> list[str]:
     return out
 
 
+def built_on(key: str) -> int:
+    """How many loads, one after another, build on ``key`` (0 for a load nothing builds on). The pools serve
+    the fan-outs of the longest chains first (:meth:`~auditor.inventory.core.Pools.submit`'s ``rank``)."""
+    children = [k for k, load in LOADS.items() if key in load.after]
+    return 1 + max(map(built_on, children)) if children else 0
+
+
 def operations(keys: Iterable[str]) -> list[Operation]:
     """Every API operation the loads ``keys`` (and the loads they build on) may call."""
     seen: dict[str, Operation] = {}
@@ -272,5 +279,5 @@ def _bind(warm: Callable[[Any], Any], target: Any) -> Callable[[], None]:
     return lambda: _quiet(lambda: warm(target))
 
 
-__all__ = ["BASE", "DISCOVERY", "LOADS", "Load", "Operation", "UnknownLoad", "base_actions", "closure",
+__all__ = ["BASE", "DISCOVERY", "LOADS", "Load", "Operation", "UnknownLoad", "base_actions", "built_on", "closure",
            "discovery_actions", "iam_actions", "jobs", "operations"]

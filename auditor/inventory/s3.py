@@ -15,7 +15,9 @@ from .core import NotAvailable, capture
 if TYPE_CHECKING:
     from . import Inventory
 
-LIST_PAGE_SIZE = 1000
+#: ListBuckets' MaxBuckets (1–10,000 in botocore's model). Sending it also makes S3 return each bucket's
+#: ``BucketRegion``: "if the request contains at least one valid parameter, it is included in the response".
+LIST_PAGE_SIZE = 10000
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,17 @@ class S3Inventory:
     # -- listings -----------------------------------------------------------------------------------------
     def bucket_names(self) -> list[str]:
         """Every bucket of the account (ListBuckets)."""
-        return self._inv.memo.get("s3.bucket_names", self._load_names)
+        return list(self._listing())
+
+    def _listing(self) -> dict[str, str | None]:
+        """Every bucket of the account → its region as ``ListBuckets`` reports it (``BucketRegion``), or None
+        where the answer has none (S3 before October 2024, some S3-compatible endpoints, moto 5.2.5)."""
+        return self._inv.memo.get("s3.listing", self._load_names)
 
     def buckets(self) -> list[Bucket | NotAvailable]:
-        """Every bucket with its region (GetBucketLocation per bucket, concurrently); a bucket whose region
-        cannot be read is its :class:`NotAvailable` (with ``.bucket`` set to the name)."""
+        """Every bucket with its region: ``ListBuckets``' ``BucketRegion``, else ``GetBucketLocation`` for that
+        bucket (concurrently); a bucket whose region cannot be read is its :class:`NotAvailable` (with
+        ``.bucket`` set to the name)."""
         return self._inv.memo.get("s3.buckets", self._load_buckets)
 
     def policies(self) -> list[tuple[Bucket | str, str | None | NotAvailable]]:
@@ -142,6 +150,12 @@ class S3Inventory:
 
     # -- details ------------------------------------------------------------------------------------------
     def region_of(self, name: str) -> str:
+        """The bucket's region: from the listing when the buckets were listed and it says, else
+        ``GetBucketLocation`` (once per bucket). One bucket alone (``auditor policy explain --bucket``) is never
+        listed for: that would be a call more, and a bucket of another account is not in the listing."""
+        listed = capture(self._listing) if "s3.listing" in self._inv.memo else None
+        if isinstance(listed, dict) and listed.get(name):
+            return str(listed[name])
         return self._inv.memo.get(("s3.region", name), lambda: self._get_region(name))
 
     def policy(self, name: str, region: str | None = None) -> str | None:
@@ -185,17 +199,19 @@ class S3Inventory:
         return (lambda: self.public_access_block(bucket.name, bucket.region), self.account_public_access_block)
 
     # -- loaders ------------------------------------------------------------------------------------------
-    def _load_names(self) -> list[str]:
+    def _load_names(self) -> dict[str, str | None]:
         if self._inv.aws is None:
-            return []
-        names: list[str] = []
+            return {}
+        listed: dict[str, str | None] = {}
         for page in self._inv.aws.paginate("s3", self._home, "ListBuckets", page_size=LIST_PAGE_SIZE):
-            names.extend(b["Name"] for b in page.get("Buckets") or [] if b.get("Name"))
-        return sorted(dict.fromkeys(names))
+            for b in page.get("Buckets") or []:
+                if b.get("Name"):
+                    listed[b["Name"]] = b.get("BucketRegion") or listed.get(b["Name"])
+        return dict(sorted(listed.items()))
 
     def _load_buckets(self) -> list[Bucket | NotAvailable]:
         def one(name: str) -> Bucket | NotAvailable:
-            got = capture(lambda: self.region_of(name))
+            got = capture(lambda: self.region_of(name))  # no call when the listing gave the region
             if isinstance(got, NotAvailable):
                 got.bucket = name  # type: ignore[attr-defined]
                 return got

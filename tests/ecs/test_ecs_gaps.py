@@ -1,7 +1,8 @@
 """What SC-1..SC-4 and FL-* do when part of the picture is missing or implicit (botocore ``Stubber`` accounts):
 
 * a client alias without ``dnsName`` is ``discoveryName.namespace`` (``portName.namespace``), as ECS names it;
-* a Service Connect namespace whose name cannot be resolved (``GetNamespace`` denied) makes the services that
+* a Service Connect namespace whose name cannot be resolved (``ListNamespaces`` denied, or the namespace not
+  listed) makes the services that
   depend on it *not evaluated* — never a pass, never a finding built on an empty name;
 * ``DescribeServices`` ``failures[]`` entries are reported as not evaluated;
 * SC-2 reads the region's shared EC2 inventory (``region.ec2``).
@@ -58,10 +59,19 @@ def _sc(namespace: str, *entries: dict) -> dict:
     return {"enabled": True, "namespace": namespace, "services": list(entries)}
 
 
-def _deny_get_namespace(stubbed, ns_id: str = NS_ID) -> None:
+def _deny_list_namespaces(stubbed) -> None:
     stubbed.stub("servicediscovery").add_client_error(
-        "get_namespace", service_error_code="AccessDeniedException", service_message="no",
-        http_status_code=400, expected_params={"Id": ns_id})
+        "list_namespaces", service_error_code="AccessDeniedException", service_message="no",
+        http_status_code=400, expected_params={"MaxResults": 100})
+
+
+def _list_namespaces(stubbed, *namespaces: dict) -> None:
+    """``ListNamespaces`` as AWS answers it (one page), for the namespaces given."""
+    stubbed.stub("servicediscovery").add_response("list_namespaces", {"Namespaces": list(namespaces)},
+                                                  {"MaxResults": 100})
+
+
+DNS_NS = {"Id": DNS_NS_ID, "Arn": NS_ARN.replace(NS_ID, DNS_NS_ID), "Name": "shop.local", "Type": "DNS_PRIVATE"}
 
 
 def _run(stubbed, checks) -> list:
@@ -124,8 +134,7 @@ def _pricing_in_dns_and_service_connect(stubbed, functions: list[dict], *, regis
     cm.add_response("get_service", {"Service": {
         "Id": "srv-pricing1", "Arn": registry, "Name": "pricing", "NamespaceId": DNS_NS_ID,
         "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}}, {"Id": "srv-pricing1"})
-    cm.add_response("get_namespace", {"Namespace": {"Id": DNS_NS_ID, "Name": "shop.local", "Type": "DNS_PRIVATE"}},
-                    {"Id": DNS_NS_ID})
+    _list_namespaces(stubbed, DNS_NS)
 
 
 def test_sc1_alias_of_a_service_also_in_dns_under_another_name(stubbed):
@@ -153,7 +162,7 @@ def test_sc1_single_label_alias_is_service_connect_only_even_when_the_registry_i
     assert [(x.status, x.iam_action) for x in got] == [(Status.NOT_EVALUATED, "servicediscovery:GetService")]
 
 
-# Namespace name unknown (GetNamespace denied) ---------------------------------------------------------------
+# Namespace name unknown (ListNamespaces denied) ---------------------------------------------------------------
 def _denied_namespace_account(stubbed, *, taskdefs: bool = True, functions: bool = True) -> None:
     cart = service("cart", [deployment("PRIMARY", td_arn("cart"), _sc(NS_ARN))])
     checkout = service("checkout", [deployment("PRIMARY", td_arn("checkout"), _sc("shop"))])
@@ -166,7 +175,7 @@ def _denied_namespace_account(stubbed, *, taskdefs: bool = True, functions: bool
         functions=[_function("stock-sync", {"INVENTORY_API_URL": "http://inventory-api.shop:8080/v1"}),
                    _function("price-sync", {"PRICING_URL": "http://pricing.shop.local:8080"})] if functions else None,
     )
-    _deny_get_namespace(stubbed)
+    _deny_list_namespaces(stubbed)
 
 
 def test_sc4_namespace_denied_is_not_evaluated_not_a_pass(stubbed):
@@ -174,7 +183,7 @@ def test_sc4_namespace_denied_is_not_evaluated_not_a_pass(stubbed):
     findings = _run(stubbed, [sc.unreachable_service_connect_role])
     for name in ("cart", "inventory-api"):  # their own namespace is the denied one
         got = _by(findings, "SC-4", f"shop/{name}")
-        assert [(f.status, f.iam_action) for f in got] == [(Status.NOT_EVALUATED, "servicediscovery:GetNamespace")]
+        assert [(f.status, f.iam_action) for f in got] == [(Status.NOT_EVALUATED, "servicediscovery:ListNamespaces")]
         assert "namespace" in got[0].reason
     # checkout's namespace is known; nothing that might share it calls it by name
     assert [f.status for f in _by(findings, "SC-4", "shop/checkout")] == [Status.PASS]
@@ -185,10 +194,10 @@ def test_sc4_client_server_with_possible_peers_in_an_unknown_namespace_is_not_ev
         "shop", {"portName": "http", "clientAliases": [{"port": 8080, "dnsName": "reviews"}]}))])
     web = service("web", [deployment("PRIMARY", td_arn("web"), _sc(NS_ARN))])  # maybe in "shop" too
     _account(stubbed, [reviews, web], taskdefs={"reviews": _taskdef("reviews"), "web": _taskdef("web")})
-    _deny_get_namespace(stubbed)
+    _deny_list_namespaces(stubbed)
     findings = _run(stubbed, [sc.unreachable_service_connect_role])
     got = _by(findings, "SC-4", "shop/reviews")
-    assert [(f.status, f.iam_action) for f in got] == [(Status.NOT_EVALUATED, "servicediscovery:GetNamespace")]
+    assert [(f.status, f.iam_action) for f in got] == [(Status.NOT_EVALUATED, "servicediscovery:ListNamespaces")]
     assert "shop/web" in got[0].reason
 
 
@@ -207,11 +216,11 @@ def test_sc1_namespace_denied_makes_a_possible_caller_not_evaluated(stubbed):
     _denied_namespace_account(stubbed, taskdefs=False)  # SC-1 reads no task definition
     findings = _run(stubbed, [sc.lambda_calls_service_connect_name])
     fn = _by(findings, "SC-1", "stock-sync")  # names inventory-api.shop: maybe that endpoint
-    assert [(f.status, f.iam_action) for f in fn] == [(Status.NOT_EVALUATED, "servicediscovery:GetNamespace")]
+    assert [(f.status, f.iam_action) for f in fn] == [(Status.NOT_EVALUATED, "servicediscovery:ListNamespaces")]
     assert "INVENTORY_API_URL" in fn[0].reason and "/v1" not in fn[0].message
     assert [f.status for f in _by(findings, "SC-1", "price-sync")] == [Status.PASS]  # cannot be that endpoint
     svc = _by(findings, "SC-1", "shop/inventory-api")
-    assert [(f.status, f.iam_action) for f in svc] == [(Status.NOT_EVALUATED, "servicediscovery:GetNamespace")]
+    assert [(f.status, f.iam_action) for f in svc] == [(Status.NOT_EVALUATED, "servicediscovery:ListNamespaces")]
     assert "inventory-api.<namespace>" in svc[0].reason
 
 
@@ -223,16 +232,14 @@ def test_sc3_caller_in_an_unknown_namespace_is_not_evaluated(stubbed):
     _account(stubbed, [fulfilment, shipping],
              taskdefs={"fulfilment": _taskdef("fulfilment", {"SHIPPING_URL": "http://shipping.shop.local:8080"}),
                        "shipping": _taskdef("shipping")}, functions=[])
-    _deny_get_namespace(stubbed)  # the Service Connect namespace (given as ARN) of the caller
-    cm = stubbed.stub("servicediscovery")
-    cm.add_response("get_service", {"Service": {
+    # The Service Connect namespace (given as ARN) of the caller is not among those Cloud Map lists.
+    _list_namespaces(stubbed, DNS_NS)
+    stubbed.stub("servicediscovery").add_response("get_service", {"Service": {
         "Id": "srv-ship0001", "Arn": registry, "Name": "shipping", "NamespaceId": DNS_NS_ID,
         "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}}, {"Id": "srv-ship0001"})
-    cm.add_response("get_namespace", {"Namespace": {"Id": DNS_NS_ID, "Name": "shop.local", "Type": "DNS_PRIVATE"}},
-                    {"Id": DNS_NS_ID})
     findings = _run(stubbed, [sc.dns_discovery_only_ecs_callers])
     got = _by(findings, "SC-3", "shop/shipping")
-    assert [(f.status, f.iam_action) for f in got] == [(Status.NOT_EVALUATED, "servicediscovery:GetNamespace")]
+    assert [(f.status, f.iam_action) for f in got] == [(Status.NOT_EVALUATED, "servicediscovery:ListNamespaces")]
     assert "shop/fulfilment" in got[0].reason
 
 

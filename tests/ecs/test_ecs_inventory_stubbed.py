@@ -109,16 +109,17 @@ def _sc1_account(stubbed, *, namespace_ref: str, registry: bool):
         service("inventory-api", [deployment("PRIMARY", td_arn("inventory-api"), cfg, resources)], **extra)]})
     ns = {"Id": "ns-shop0000000000000", "Arn": NS_ARN, "Name": "shop", "Type": "HTTP",
           "Properties": {"HttpProperties": {"HttpName": "shop"}}}
+    dns_ns = {"Id": "ns-dns00000000000000", "Arn": NS_ARN.replace("ns-shop0000000000000", "ns-dns00000000000000"),
+              "Name": "shop.local", "Type": "DNS_PRIVATE"}
     if namespace_ref.startswith("arn:"):  # a name needs no Cloud Map call at all
-        cm.add_response("get_namespace", {"Namespace": ns}, {"Id": "ns-shop0000000000000"})
+        cm.add_response("list_namespaces", {"Namespaces": [ns, dns_ns]}, {"MaxResults": 100})
     if registry:
         cm.add_response("get_service", {"Service": {
             "Id": "srv-dns00001", "Arn": extra["serviceRegistries"][0]["registryArn"], "Name": "inventory-api",
             "NamespaceId": "ns-dns00000000000000",
             "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}}, {"Id": "srv-dns00001"})
-        cm.add_response("get_namespace", {"Namespace": {
-            "Id": "ns-dns00000000000000", "Arn": NS_ARN.replace("ns-shop0000000000000", "ns-dns00000000000000"),
-            "Name": "shop.local", "Type": "DNS_PRIVATE"}}, {"Id": "ns-dns00000000000000"})
+        if not namespace_ref.startswith("arn:"):
+            cm.add_response("list_namespaces", {"Namespaces": [ns, dns_ns]}, {"MaxResults": 100})
     fn_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:stock-sync"
     lam.add_response("list_functions", {"Functions": [{
         "FunctionName": "stock-sync", "FunctionArn": fn_arn, "Timeout": 30,
@@ -140,7 +141,7 @@ def test_sc1_on_real_api_shapes(stubbed, namespace_ref):
     assert "s3cr3t" not in f.message and "s3cr3t" not in str(dict(f.evidence))  # the value is never shown
     undeterminable = [x for x in report.findings if x.status is Status.NOT_EVALUATED]
     assert [x.key for x in undeterminable] == ["SHOP_URL"] and "not determinable" in undeterminable[0].message
-    assert inv.stats.calls.get("servicediscovery:GetNamespace", 0) == (1 if namespace_ref.startswith("arn:") else 0)
+    assert inv.stats.calls.get("servicediscovery:ListNamespaces", 0) == (1 if namespace_ref.startswith("arn:") else 0)
 
 
 def test_sc1_name_also_in_dns_still_fails_but_points_to_the_dns_name(stubbed):
@@ -164,22 +165,27 @@ def test_listing_denied_is_not_evaluated_with_the_iam_action(stubbed):
     assert [(f.status, f.iam_action) for f in report.findings] == [(Status.NOT_EVALUATED, "ecs:ListClusters")]
 
 
-def test_cloudmap_namespace_fetched_once_per_namespace(stubbed):
+def test_cloudmap_namespaces_listed_once_per_region(stubbed):
     cm = stubbed.stub("servicediscovery")
     for sid in ("srv-a0000001", "srv-b0000001"):
         cm.add_response("get_service", {"Service": {"Id": sid, "Name": sid, "NamespaceId": "ns-dns00000000000000",
                                                     "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}},
                         {"Id": sid})
-        if sid.startswith("srv-a"):
-            cm.add_response("get_namespace", {"Namespace": {"Id": "ns-dns00000000000000", "Name": "shop.local",
-                                                            "Type": "DNS_PRIVATE"}}, {"Id": "ns-dns00000000000000"})
+        if sid.startswith("srv-a"):  # a page token, as AWS pages at 100
+            cm.add_response("list_namespaces", {"Namespaces": [{"Id": "ns-http0000000000000", "Name": "shop",
+                                                                "Type": "HTTP"}], "NextToken": "t1"},
+                            {"MaxResults": 100})
+            cm.add_response("list_namespaces", {"Namespaces": [{"Id": "ns-dns00000000000000", "Name": "shop.local",
+                                                                "Type": "DNS_PRIVATE"}]},
+                            {"MaxResults": 100, "NextToken": "t1"})
     inv = stubbed.inventory()
     cloudmap = inv.regions[0].cloudmap
     regs = [cloudmap.registry(f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/{s}")
             for s in ("srv-a0000001", "srv-b0000001")]
     assert [r.dns_name for r in regs] == ["srv-a0000001.shop.local", "srv-b0000001.shop.local"]
     assert all(r.resolvable_by_dns for r in regs)
-    assert inv.stats.calls["servicediscovery:GetNamespace"] == 1
+    assert inv.stats.calls["servicediscovery:ListNamespaces"] == 2  # both pages, once
+    assert "servicediscovery:GetNamespace" not in inv.stats.calls
     inv.close()
 
 

@@ -78,7 +78,8 @@ def test_api_call_budget(seeded_scan):
     assert seeded_scan.batches and max(seeded_scan.batches) <= 10
     assert calls["ecs:DescribeServices"] == 3  # shop: 10 + 1, backoffice: 1
     assert calls["servicediscovery:GetService"] == 3  # the three DNS registries
-    assert calls["servicediscovery:GetNamespace"] <= 2  # shop.local once, plus the ARN-given shop at most once
+    assert calls["servicediscovery:ListNamespaces"] == 1  # shop.local and the ARN-given shop: one listing
+    assert "servicediscovery:GetNamespace" not in calls
     assert calls["lambda:ListFunctions"] == 1
 
 
