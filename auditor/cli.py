@@ -11,6 +11,7 @@ import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
@@ -150,10 +151,18 @@ def _closest_check(name: str) -> str:
 _VIEW: dict[str, bool] = {"show_not_evaluated": False}
 
 
-def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
+def _render(report: Report, fmt: Format, *, to_terminal: bool) -> Iterable[str]:
+    """The report's text in ``fmt``, as pieces that join to it. The JSON report, which cannot fail to render,
+    is made piece by piece as it is written (at 1x, 18 MB of text is never held at once)."""
     from .reports import RenderError, renderer
+    from .reports import json as json_report
     from .reports.sarif import too_many_to_show
 
+    # Messages and evidence were redacted when recorded; this last pass removes any secret the tool was
+    # given or found, wherever it ended up, without touching ids or fingerprints (piece by piece: the JSON
+    # report's pieces break at line ends, which no secret or URL crosses).
+    if fmt is Format.json:
+        return map(scrub_known, json_report.render_chunks(report))
     # The terminal's width and colour; a file gets COLUMNS (or the pipe width) and never colour.
     out = term.Term.detect(sys.stdout) if to_terminal else term.Term(term.width_for(_NOT_A_TTY), False)
     try:
@@ -162,9 +171,7 @@ def _render(report: Report, fmt: Format, *, to_terminal: bool) -> str:
         raise _fail(str(exc)) from None
     if fmt is Format.sarif and too_many_to_show(report):
         err.print("[yellow]warning:[/] more than 5,000 results: GitHub shows only the first 5,000")
-    # Messages and evidence were redacted when recorded; this last pass removes any secret the tool was
-    # given or found, wherever it ended up, without touching ids or fingerprints.
-    return scrub_known(text)
+    return [scrub_known(text)]
 
 
 def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> tuple[list[str], bool]:
@@ -179,7 +186,8 @@ def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> tuple[l
     for fmt, path, text in rendered:
         if path is None:
             try:
-                sys.stdout.write(text)
+                for piece in text:
+                    sys.stdout.write(piece)
                 sys.stdout.flush()
             except BrokenPipeError:
                 stdout_closed = True
@@ -194,8 +202,8 @@ def _write(outputs: list[tuple[Format, Path | None]], report: Report) -> tuple[l
     return failed, stdout_closed
 
 
-def _write_file(path: Path, text: str) -> None:
-    """Write ``text`` where ``path`` points.
+def _write_file(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, in order) where ``path`` points.
 
     A regular file (or a new one) is replaced atomically — a temporary file in the same directory, then a
     rename — so a reader never sees half a report; through a symlink, the target is replaced and the link
@@ -210,14 +218,14 @@ def _write_file(path: Path, text: str) -> None:
         raise IsADirectoryError(21, "is a directory")
     if st is not None and not stat.S_ISREG(st.st_mode):
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines([text] if isinstance(text, str) else text)
         return
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines([text] if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
@@ -599,6 +607,9 @@ def scan(
         raise _fail(str(exc)) from None
     if all_regions and region:
         raise _fail("--all-regions and --region cannot be used together")
+    from .memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the pools start their threads
     if org.several:
         try:
             with err.status("connecting to AWS…") as status, scan_deadline(seconds, timeout.strip()) as deadline:

@@ -92,7 +92,7 @@ SCOPE_TYPES = frozenset({"region", "s3-buckets", "monitors", "ecs-cluster", "che
 GLOBAL_REGIONS = frozenset({"", "global", "-"})
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: a scan holds one per result (16,000 at 1x)
 class Resource:
     """Where a finding lives. ``provider`` is ``aws``, ``datadog``, ``file`` (or ``auditor`` for a check's own
     failure)."""
@@ -230,7 +230,7 @@ def current_rule(name: str, metas: Iterable[CheckMeta]) -> str:
     return renamed[0] if len(renamed) == 1 else name.strip()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 16,000 findings and passes at 1x, 0.4 KB less each
 class Finding:
     check_id: str
     rule: str

@@ -540,8 +540,10 @@ _CONFLICTS = ("AlreadyExists", "Conflict", "AlreadyOwnedByYou", "Duplicate")
 def _retrying(factory: Callable[[str, str], Any]) -> Callable[[str, str], Any]:
     """Clients whose calls are retried when moto fails under concurrent writes (moto 5.2.5 answers some with a
     500 page: "dictionary changed size during iteration"), which botocore does not always retry. A create
-    that answers "already exists" on a retry was done by the failed attempt: it counts as done (None)."""
+    that answers "already exists" on a retry was done by the failed attempt: it counts as done (None). The 500
+    page is HTML: to a query-protocol service (IAM) that is a ResponseParserError, which is no BotoCoreError."""
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -555,7 +557,7 @@ def _retrying(factory: Callable[[str, str], Any]) -> Callable[[str, str], Any]:
                         return None
                     if status < 500 or attempt == 5:
                         raise
-                except BotoCoreError:
+                except (BotoCoreError, ResponseParserError):
                     if attempt == 5:
                         raise
                 time.sleep(0.2 * (attempt + 1))

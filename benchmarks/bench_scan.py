@@ -13,7 +13,8 @@ is built once on a fresh server and measured at every worker count. For each sca
 3. switches on the latency (a WSGI middleware in front of moto and a delay in the Datadog server, outside
    both processes under test), and runs, interleaved, tool, loop, tool, loop… ``--repeat`` times at each
    worker count: the real CLI (``--format json --stats``, all default checks, Datadog included) and the loop,
-   each a child process measured from outside (wall, user+sys CPU and peak RSS from ``wait4``);
+   each a child process measured from outside (wall, user+sys CPU and peak RSS from ``wait4``, by a small
+   launcher, :mod:`benchmarks.measure`: Linux would give a child of this process this process's peak RSS);
 4. prints medians, the ratio tool/loop (median of the pairs' ratios), the latency bound (calls × latency ÷
    workers, and the chain of dependent calls × latency), and memory per resource above an empty account.
 
@@ -219,6 +220,10 @@ class Bench:
             spy = Path(sys.executable).with_name("py-spy")
             cmd = [str(spy if spy.exists() else "py-spy"), "record", "--gil", "--format", "raw", "--rate", "100",
                    "--output", str(profile), "--", *cmd]
+        # Measured by a small launcher: a child of this process would report at least this process's own peak
+        # RSS (see benchmarks/measure.py).
+        measured = Path(tempfile.mkstemp(prefix=f"bench-{what}-", suffix=".rusage", dir=self.log_dir)[1])
+        cmd = [sys.executable, "-m", "benchmarks.measure", str(measured), "--", *cmd]
         bench_server.reset_stats(aws.endpoint)
         server_pid = aws._proc.pid  # type: ignore[attr-defined]
         server_cpu = _proc_cpu(server_pid)
@@ -234,8 +239,10 @@ class Bench:
             proc.stdout.close()
         server_cpu = _proc_cpu(server_pid) - server_cpu
         seen = bench_server.stats(aws.endpoint)
-        run = Run(what, workers, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, {}, seen,
-                  server_cpu, code=proc.returncode)
+        own = json.loads(measured.read_text() or "{}")
+        measured.unlink(missing_ok=True)
+        run = Run(what, workers, own.get("wall", wall), own.get("cpu", usage.ru_utime + usage.ru_stime),
+                  own.get("maxrss_kb", usage.ru_maxrss) / 1024, {}, seen, server_cpu, code=proc.returncode)
         with contextlib.suppress(OSError):  # a server without the timeline
             run.activity = activity(bench_server.timeline(aws.endpoint), t0, t1)
         if what == "tool":

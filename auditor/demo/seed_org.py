@@ -14,6 +14,7 @@ several accounts seeds and scans in seconds.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,12 +40,18 @@ def trust(account: str, external_id: str = "") -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [statement]}
 
 
+@functools.cache
+def _seed_loader() -> Any:
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
 def shared_client_factory(aws: Any) -> Callable[[str, str], Any]:
     """Clients of one session whose service models are parsed once (seeding many accounts stays quick)."""
-    from ..inventory.aws import _shared_loader
-
     session = aws.session()
-    session._session.register_component("data_loader", _shared_loader())
+    # Not auditor's own loader: that one keeps only the reads auditor makes, and seeding writes.
+    session._session.register_component("data_loader", _seed_loader())
     return lambda service, region=None: session.client(service, region_name=region or aws.region,
                                                        endpoint_url=aws.endpoint)
 

@@ -165,13 +165,23 @@ class Words(tuple):
     """Any one of these words (a part of :meth:`Nfa.build`)."""
 
 
+#: The closures of states without ε-moves, shared by every automaton (a scan keeps thousands of automata of
+#: one state per character; their own frozensets were two thirds of the policy engine's memory).
+_SINGLES = tuple(frozenset((i,)) for i in range(256))
+_NO_EPS: tuple[int, ...] = ()
+
+
+def _single(i: int) -> frozenset[int]:
+    return _SINGLES[i] if i < len(_SINGLES) else frozenset((i,))
+
+
 class Nfa:
     """A small automaton: patterns, and sets of words (a trie), possibly inside a pattern."""
 
     def __init__(self, ci: bool = False) -> None:
         self.ci = ci
         self.edges: list[list[tuple[str, Any, int]]] = [[]]  # state → (kind "lit"/"not", char/excluded, target)
-        self.eps: list[list[int]] = [[]]
+        self.eps: list[list[int] | tuple[int, ...]] = [[]]
         self.final: frozenset[int] = frozenset()
         self._closure: list[frozenset[int]] = []
         self._chars: set[str] | None = None
@@ -215,7 +225,8 @@ class Nfa:
                     new_ends.add(at)
                 ends = new_ends
         n.final = frozenset(ends)
-        n._closure = [n._close({i}) if n.eps[i] else frozenset((i,)) for i in range(len(n.edges))]
+        n._closure = [n._close({i}) if n.eps[i] else _single(i) for i in range(len(n.edges))]
+        n.eps = [e or _NO_EPS for e in n.eps]  # read-only from here: one shared empty tuple
         return n
 
     @classmethod
