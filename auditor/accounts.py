@@ -30,6 +30,7 @@ from pathlib import Path
 from botocore.credentials import AssumeRoleCredentialFetcher, CredentialProvider, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .config import read_user_file
 from .inventory.aws import AwsAccount
 from .inventory.core import CallStats, ConfigurationError, NotAvailable, ReadOnlyViolation, translate
 
@@ -92,14 +93,8 @@ def check_session_name(name: str) -> str:
 def read_accounts_file(path: Path, role_name: str | None, partition: str = "aws") -> list[AccountTarget]:
     """The accounts of ``path``: per line a role ARN or an account id (with ``role_name``), then an optional
     name; ``#`` comments and blank lines are skipped. Any other line is a usage error naming it."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"--accounts-file {path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigurationError(f"--accounts-file {path} is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"--accounts-file {path}: cannot be read ({type(exc).__name__})") from None
+    text = read_user_file(path, name=f"--accounts-file {path}", missing=f"--accounts-file {path}: no such file",
+                          directory=f"--accounts-file {path} is a directory")
     out: list[AccountTarget] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import read_user_file
 from .inventory.core import ConfigurationError
 from .model import Confidence, Finding, Resource, Severity, Status, fingerprint
 from .report import Report
@@ -67,14 +68,8 @@ def read_document(path: Path, role: str = "baseline") -> dict[str, Any]:
     raises :class:`ConfigurationError` (exit 2) with one clear line; ``role`` says what the file was for."""
     what = "baseline " if role == "baseline" else ""
     first = " (on the first run there is no baseline: leave --baseline out)" if role == "baseline" else ""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"{what}{path}: no such file{first}") from None
-    except IsADirectoryError:
-        raise ConfigurationError(f"{what}{path} is a directory, not a JSON report") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{what}{path}: cannot be read ({type(exc).__name__})") from None
+    text = read_user_file(path, name=f"{what}{path}", missing=f"{what}{path}: no such file{first}",
+                          directory=f"{what}{path} is a directory, not a JSON report")
     try:
         doc = json.loads(text)
     except ValueError:

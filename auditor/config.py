@@ -109,20 +109,29 @@ def _has_section(pyproject: Path) -> bool:
     return isinstance(tool, dict) and "auditor" in tool
 
 
+def read_user_file(path: Path | str, *, name: str, missing: str, directory: str) -> str:
+    """The text of a file the user named (UTF-8). Each way it cannot be read is a :class:`ConfigurationError`
+    of one line (exit 2): ``missing`` or ``directory`` as given, else ``<name>: cannot be read (<why>)``."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(missing) from None
+    except IsADirectoryError:
+        raise ConfigurationError(directory) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{name}: cannot be read ({type(exc).__name__})") from None
+
+
 def load(path: Path | None = None, cwd: Path | None = None) -> Config:
     """The configuration at ``path``, or the one :func:`find` finds from ``cwd``; none is an empty Config."""
     if path is None:
         path = find(cwd)
         if path is None:
             return Config()
+    text = read_user_file(path, name=str(path), missing=f"configuration file not found: {path}",
+                          directory=f"{path} is a directory, not a configuration file")
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigurationError(f"configuration file not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigurationError(f"{path} is a directory, not a configuration file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{path}: cannot be read ({type(exc).__name__})") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: invalid TOML ({exc})") from None
     if Path(path).name == "pyproject.toml" or isinstance(data.get("tool"), dict):
