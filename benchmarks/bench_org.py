@@ -156,8 +156,8 @@ def main() -> None:
             print(f"one account alone, {label} (--workers 8): {wall:.2f}s wall, {cpu:.2f}s CPU, "
                   f"{report.stats['total_calls']} API calls, {len(report.findings)} results, "
                   f"at most {peak['all']} in flight")
-        print(f"\nall {len(names)} accounts (the shop and {members} members), --workers 8 (pools: 8 listing + 8 "
-              "detail threads, shared):")
+        print(f"\nall {len(names)} accounts (the shop and {members} members), --workers 8 (one gate of 8 requests in "
+              "flight, shared):")
         print("  accounts at once   wall    CPU   calls  per account  in flight: pools + accounts' own")
         for parallel in (1, 2, 4, 8):
             report, wall, cpu, peak, _ = scan(organization, names, workers=8, parallel=parallel)
