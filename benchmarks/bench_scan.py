@@ -196,6 +196,15 @@ class Bench:
         return aws, dd
 
     @staticmethod
+    def clients(aws: LocalAws, connections: int = 64):
+        """``clients(service, region)``: boto3 clients of the bench server, for building and verifying the
+        account (standard retries: moto sometimes answers a concurrent write with a 500)."""
+        session = aws.session()
+        cfg = Config(max_pool_connections=connections, retries={"mode": "standard", "max_attempts": 5})
+        return lambda service, region: session.client(service, region_name=region, endpoint_url=aws.endpoint,
+                                                      config=cfg)
+
+    @staticmethod
     def stop(aws: LocalAws, dd: DatadogServer) -> None:
         dd.stop()
         aws.stop()
@@ -279,10 +288,7 @@ class Bench:
         print(f"\n=== scale {scale:g}: {plan.summary()} ({plan.resources} resources)")
         aws, dd = self.start(plan)
         try:
-            session = aws.session()
-            cfg = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 5})
-            clients = lambda service, region: session.client(  # noqa: E731
-                service, region_name=region, endpoint_url=aws.endpoint, config=cfg)
+            clients = self.clients(aws)
             t0 = time.perf_counter()
             try:
                 steps = account.build(plan, clients, workers=args.seed_workers,

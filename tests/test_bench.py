@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # benchmarks/ is part of the repository, not of the installed package
@@ -31,10 +30,7 @@ def bench_account(tmp_path_factory):
     bench = bench_scan.Bench(args, tmp_path_factory.mktemp("bench"))
     aws, dd = bench.start(plan)
     try:
-        session = aws.session()
-        cfg = Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5})
-        clients = lambda service, region: session.client(  # noqa: E731
-            service, region_name=region, endpoint_url=aws.endpoint, config=cfg)
+        clients = bench.clients(aws, connections=32)
         account.build(plan, clients)
         assert account.verify(plan, clients) == {}
         yield bench, aws, dd, plan, clients
