@@ -170,8 +170,14 @@ def merge(reports: list[Report], sources: list[str] | None = None) -> Report:
     """One report of every account of ``reports`` (see the module's docstring for the rules)."""
     if not reports:
         raise ConfigurationError("merge needs at least one report")
-    parts = [explode(r, (sources or [])[i] if sources and i < len(sources) else f"report {i + 1}")
-             for i, r in enumerate(reports)]
+    names = [(sources or [])[i] if sources and i < len(sources) else f"report {i + 1}" for i in range(len(reports))]
+    parts = [explode(r, names[i]) for i, r in enumerate(reports)]
+    ran = [{meta.id for meta in p.checks} for p in parts]
+    every = set().union(*ran)
+    for name, ids in zip(names, ran, strict=True):
+        if ids != every:  # its accounts would read as passing checks that never ran for them
+            raise ConfigurationError(f"{name} did not run {', '.join(sorted(every - ids))}, which another report "
+                                     "ran: merge reports of the same checks")
     chosen: dict[str, Section] = {}
     for p in parts:
         for account, sec in p.sections.items():

@@ -104,6 +104,8 @@ def _scan_account(plan: Plan, target: AccountTarget, pools: Pools) -> Section:
                      workers=plan.workers, stats=stats)
         if plan.regions is None:
             found = enabled_regions(aws, plan.base.default_region or "us-east-1")
+            if not found.enabled:  # nothing read would look like nothing wrong
+                raise NotAvailable("the account lists no enabled region", "ec2:DescribeRegions")
             scan.regions, scan.regions_not_enabled = found.enabled, found.not_enabled
             if found.not_enabled:
                 scan.notices.append(f"{len(found.not_enabled)} region(s) not enabled for the account were not "

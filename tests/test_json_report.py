@@ -30,7 +30,6 @@ def test_pieces_join_to_exactly_the_whole_document_and_break_at_line_ends():
     assert len(pieces) == len(report.findings) + 2  # head, one per finding, tail
     assert "".join(pieces) == _whole(report) == json_report.render(report)
     assert all(p.endswith("\n") for p in pieces)
-    assert json.loads("".join(pieces))["findings"][1]["resource"]["id"] in {"billing → ≥ ×", "dlq", "orders", "audit"}
 
 
 def test_pieces_of_a_report_without_findings_and_with_a_baseline():
