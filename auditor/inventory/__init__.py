@@ -8,7 +8,6 @@ or files given on the command line.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Resource
 from .aws import AwsAccount
-from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, active_deadline, capture
+from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, capture
 
 if TYPE_CHECKING:  # pragma: no cover
     from .awslambda import LambdaInventory
@@ -160,17 +159,6 @@ class Inventory:
         from .iam import IamInventory
 
         return IamInventory(self)
-
-    def prefetch(self, keys: Iterable[str]) -> None:
-        """Warm the loads ``keys`` name (see :mod:`auditor.inventory.loads`) and wait for them."""
-        from .loads import jobs
-
-        futures = [self.pools.submit(job) for _, job in jobs(self, keys)]
-        for fut in futures:
-            # Failures are cached by the memo; each check meets them in its own handling. Past the scan
-            # deadline, loads still running are left behind: the checks find them "not evaluated".
-            with contextlib.suppress(Exception):
-                active_deadline().result(fut)
 
     def consumer_roles(self) -> list[str]:
         """Roles that functions (at the version or alias each mapping targets) with an enabled SQS mapping run

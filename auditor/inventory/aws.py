@@ -44,10 +44,12 @@ from botocore.exceptions import (
 
 from .core import (
     READ_ONLY_PREFIXES,
+    THROTTLE_CODES,
     CallStats,
     ConfigurationError,
     NotAvailable,
     ReadOnlyViolation,
+    UndeclaredRead,
     active_deadline,
     call_slot,
     env_number,
@@ -55,13 +57,6 @@ from .core import (
 )
 
 log = logging.getLogger("auditor")
-#: Error codes AWS uses for "slow down" (botocore's list, plus SQS's query-compatible spelling).
-THROTTLE_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "EC2ThrottledException",
-    "PriorRequestNotComplete",
-})
 
 
 @dataclass(frozen=True)
@@ -203,7 +198,7 @@ def _declared(model: Any, **_: Any) -> None:
     """After :func:`_guard`: a read no load declares has no shapes in the shared loader (a bug: see loads.py)."""
     service = model.service_model.service_name
     if model.name not in declared_operations().get(service, ()):
-        raise RuntimeError(f"{service}:{model.name} is not a declared operation (auditor.inventory.loads)")
+        raise UndeclaredRead(f"{service}:{model.name} is not a declared operation (auditor.inventory.loads)")
 
 
 class AwsAccount:

@@ -60,16 +60,14 @@ _DENIED_CODES = {
     "ExpiredToken",
     "ExpiredTokenException",
 }
-_THROTTLE_CODES = {
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "SlowDown",
-    "RequestThrottled",
-    "RequestThrottledException",
-}
+#: Error codes AWS uses for "slow down" (botocore's list, plus SQS's query-compatible spelling): retried by the
+#: client (:mod:`auditor.inventory.aws`) and, when retries run out, reported as throttled.
+THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "EC2ThrottledException",
+    "PriorRequestNotComplete",
+})
 _NOT_FOUND_CODES = {
     "ResourceNotFoundException",
     "AWS.SimpleQueueService.NonExistentQueue",
@@ -92,6 +90,10 @@ def iam_action(service: str, operation: str) -> str:
 
 class ReadOnlyViolation(RuntimeError):
     """Raised before any AWS call that is not a Describe/List/Get reaches the network."""
+
+
+class UndeclaredRead(ReadOnlyViolation):
+    """A read no load declares (:mod:`auditor.inventory.loads`): a bug of auditor, never a "not evaluated"."""
 
 
 class NotAvailable(Exception):
@@ -223,7 +225,7 @@ def translate(exc: BaseException, service: str, operation: str) -> NotAvailable:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _DENIED_CODES or status == 403:
             return NotAvailable(f"access denied to {action}", action, kind="denied")
-        if code in _THROTTLE_CODES or status == 429:
+        if code in THROTTLE_CODES or status == 429:
             return NotAvailable(f"{action} was throttled beyond the retry budget", action, kind="throttled")
         if code in _NOT_FOUND_CODES or status == 404:
             return NotAvailable(f"{operation} found no such resource ({code})", action, kind="not-found")
@@ -339,13 +341,11 @@ class CallGate:
         self._free = self.limit
         self._waiters: list[tuple[int, int, threading.Lock]] = []  # heap: (priority, arrival, lock to release)
         self._arrivals = itertools.count()
-        self.in_flight_peak = 0
 
     def acquire(self, priority: int = 0) -> None:
         with self._lock:
             if self._free and not self._waiters:
                 self._free -= 1
-                self._note_peak()
                 return
             baton = threading.Lock()
             baton.acquire()
@@ -370,8 +370,6 @@ class CallGate:
             else:
                 self._free += 1
 
-    def _note_peak(self) -> None:
-        self.in_flight_peak = max(self.in_flight_peak, self.limit - self._free)
 
 
 _local = threading.local()
