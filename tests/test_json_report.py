@@ -14,7 +14,26 @@ from tests.factories import queue, report_with
 
 
 def _whole(report) -> str:
-    return json.dumps(json_report.document(report), indent=2, ensure_ascii=False) + "\n"
+    """The documented text: the document indented by two spaces, each finding on one line of its own."""
+    doc = json.loads(json.dumps(json_report.document(report), ensure_ascii=False))
+    findings, doc["findings"] = doc["findings"], None
+    head = json.dumps(doc, indent=2, ensure_ascii=False)
+    before, _, after = head.rpartition('"findings": null')
+    if not findings:
+        return before + '"findings": []' + after + "\n"
+    lines = ",\n".join("    " + json.dumps(f, ensure_ascii=False) for f in findings)
+    return before + '"findings": [\n' + lines + "\n  ]" + after + "\n"
+
+
+def test_each_finding_is_one_line_and_the_text_is_the_document():
+    report = _report()
+    text = json_report.render(report)
+    assert json.loads(text) == json.loads(json.dumps(json_report.document(report), ensure_ascii=False))
+    lines = text.splitlines()
+    start = lines.index('  "findings": [')
+    rows = lines[start + 1:start + 1 + len(report.findings)]
+    assert [json.loads(r.strip().rstrip(",")) for r in rows] == json.loads(text)["findings"]
+    assert lines[start + 1 + len(report.findings)].startswith("  ]")
 
 
 def _report():
