@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import os
 import re
@@ -981,6 +982,14 @@ def _on_interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    # A scan allocates millions of short-lived objects (parsed responses, findings) and keeps most of what
+    # survives until it ends: at the collector's default pace (a young collection every 700 allocations, a
+    # full one that traverses every live object every 100 of those) a 1x benchmark scan spent 3.4 s of CPU
+    # collecting, 7 full collections 2.0 s of it; a young collection every 50,000 allocations and no full
+    # one during a scan: 0.6 s, with the same peak RSS (140 MB; without any collection: 169 MB). The
+    # imported modules are frozen out of every collection.
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_interrupt)
     try:
