@@ -350,12 +350,14 @@ def alphabet(patterns: Sequence[Pattern | Nfa], extra: Iterable[str] = ()) -> li
     chars: set[str] = set(extra)
     for p in patterns:
         chars |= Nfa.of(p).chars()
+    spare = _spare(chars)
+    return sorted(chars if spare is None else chars | {spare})
+
+
+def _spare(chars: set[str]) -> str | None:
+    """A character that none of ``chars`` is (in either case): it stands for "any other character"."""
     lower = {c.lower() for c in chars}
-    for fresh in "xzq0123456789_-ZXQ~":
-        if fresh not in chars and fresh.lower() not in lower:
-            chars.add(fresh)
-            break
-    return sorted(chars)
+    return next((c for c in "xzq0123456789_-ZXQ~" if c not in chars and c.lower() not in lower), None)
 
 
 def witnesses(patterns: Sequence[Pattern | Nfa], *, cap: int = 4000, extra_chars: Iterable[str] = ()
@@ -365,20 +367,49 @@ def witnesses(patterns: Sequence[Pattern | Nfa], *, cap: int = 4000, extra_chars
     Returns ``(signature → witness, complete)``; ``complete`` is False when the search stopped at ``cap``
     product states (then some rare combinations may be missing). The answer depends on the patterns only,
     and a scan asks again for the same ones (the checks analyse one policy several ways), so it is kept.
+
+    Patterns that all begin with the same literal text (``arn:aws:s3:::bucket`` and ``…/*`` of one bucket)
+    are searched without it: only a string that begins with it can match any of them, so every witness but
+    the one of "matches none" (the empty string) is that text followed by a witness of the rest, found in the
+    same order with the same spare character. The rest is the same for every bucket whose policy is written
+    from one template, so the search is done once for them all.
     """
-    found, complete = _witnesses(tuple(patterns), cap, tuple(extra_chars))
-    return dict(found), complete
+    pats = tuple(patterns)
+    extra = tuple(extra_chars)
+    prefix = _shared_prefix(pats)
+    if not prefix:
+        found, complete = _witnesses(pats, cap, extra, None)
+        return dict(found), complete
+    rest = tuple(Pattern(p.tokens[len(prefix):]) for p in pats)  # type: ignore[union-attr]
+    special = set(prefix).union(*(Nfa.of(p).chars() for p in rest))
+    found, complete = _witnesses(rest, cap, extra, _spare(special | set(extra)) or "")
+    none = (False,) * len(pats)
+    out = {none: ""}
+    out.update((sig, prefix + w) for sig, w in found.items() if sig != none)
+    return out, complete
+
+
+def _shared_prefix(patterns: tuple[Pattern | Nfa, ...]) -> str:
+    """The literal text every pattern begins with ("" unless all are case-sensitive :class:`Pattern`)."""
+    if not patterns or not all(isinstance(p, Pattern) and not p.ci for p in patterns):
+        return ""
+    first = patterns[0].tokens  # type: ignore[union-attr]
+    n = 0
+    while n < len(first) and first[n][0] == "lit" and all(
+            len(p.tokens) > n and p.tokens[n] == first[n] for p in patterns[1:]):  # type: ignore[union-attr]
+        n += 1
+    return "".join(t[1] for t in first[:n])
 
 
 @lru_cache(maxsize=1024)
-def _witnesses(patterns: tuple[Pattern | Nfa, ...], cap: int, extra_chars: tuple[str, ...]
+def _witnesses(patterns: tuple[Pattern | Nfa, ...], cap: int, extra_chars: tuple[str, ...], spare: str | None
                ) -> tuple[dict[tuple[bool, ...], str], bool]:
     nfas = [Nfa.of(p) for p in patterns]
     if not nfas:
         return {(): ""}, True
-    sigma = alphabet(nfas, extra_chars)
-    special = set().union(*(n.chars() for n in nfas))
-    fresh = [c for c in sigma if c not in special and c not in set(extra_chars)][:1]
+    if spare is None:
+        spare = _spare(set(extra_chars).union(*(n.chars() for n in nfas))) or ""
+    fresh = [spare] if spare else []
     # A state of the search: where every pattern is (see :class:`_SideBySide`).
     side = _SideBySide(nfas)
     seen = {side.start: ""}

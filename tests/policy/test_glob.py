@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.policy.glob import _regex, compile_arn, compile_glob, literal, witnesses
+from auditor.policy.glob import _regex, _witnesses, compile_arn, compile_glob, literal, witnesses
 
 
 def test_glob_matching():
@@ -57,3 +57,24 @@ def test_witnesses_are_kept_but_every_caller_gets_its_own_answer():
     first.clear()
     again, complete = witnesses(pats)
     assert again and complete and again == witnesses(list(pats))[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab*?/x", max_size=5), min_size=1, max_size=4),
+       st.sampled_from(["arn:aws:s3:::bkt", "arn:aws:s3:::x-bucket", "q"]), st.booleans())
+def test_a_shared_literal_prefix_is_searched_once_with_the_same_answer(suffixes, prefix, with_literal):
+    """Patterns that all begin with the same text (one bucket's ARNs) are searched without it: the answer is
+    exactly the whole search's — the same signatures, the same shortest witnesses in the same order, the same
+    spare character (``x`` inside a bucket name is not "any other character")."""
+    pats = [compile_arn(prefix + s) for s in suffixes] + ([literal(prefix)] if with_literal else [])
+    whole, whole_complete = _witnesses(tuple(pats), 4000, (), None)
+    found, complete = witnesses(pats)
+    assert list(found.items()) == list(whole.items()) and complete == whole_complete
+
+
+def test_one_search_serves_every_bucket_written_from_one_template():
+    _witnesses.cache_clear()
+    for name in ("orders", "invoices", "logs-2026"):
+        found, complete = witnesses([literal(f"arn:aws:s3:::{name}"), compile_arn(f"arn:aws:s3:::{name}/*")])
+        assert complete and found[(False, True)] == f"arn:aws:s3:::{name}/"
+    assert _witnesses.cache_info().misses == 1 and _witnesses.cache_info().hits == 2
