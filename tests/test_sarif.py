@@ -127,3 +127,19 @@ def test_github_rules_catch_a_result_shown_at_another_severity():
     other_level = json.loads(json.dumps(good))
     other_level["runs"][0]["results"][0]["level"] = "note"
     assert any("differs from its rule's default" in e for e in github_errors(other_level))
+
+
+def test_the_gzip_limit_is_checked_on_documents_near_it(monkeypatch):
+    """GitHub refuses a SARIF upload over 10 MB gzipped: a document near the limit is compressed to know;
+    one well below it is not compressed at all (it cannot be over)."""
+    report = report_with(*[("fail", queue(f"q{i}"), None) for i in range(40)])
+    size = len(sarif.render(report).encode())
+    compressed = []
+    monkeypatch.setattr(sarif.gzip, "compress", lambda data, **kw: compressed.append(len(data)) or data)
+    monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", size + 10_000)  # well below: never compressed
+    sarif.render(report)
+    assert compressed == []
+    monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", size - 1)  # "compressed" (here: as is) over the limit
+    with pytest.raises(sarif.SarifLimitError):
+        sarif.render(report)
+    assert compressed == [size]
