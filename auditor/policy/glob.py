@@ -376,11 +376,11 @@ def witnesses(patterns: Sequence[Pattern | Nfa], *, cap: int = 4000, extra_chars
     """
     pats = tuple(patterns)
     extra = tuple(extra_chars)
-    prefix = _shared_prefix(pats)
+    n, prefix = _shared_prefix(pats)
     if not prefix:
         found, complete = _witnesses(pats, cap, extra, None)
         return dict(found), complete
-    rest = tuple(Pattern(p.tokens[len(prefix):]) for p in pats)  # type: ignore[union-attr]
+    rest = tuple(Pattern(p.tokens[n:]) for p in pats)  # type: ignore[union-attr]
     special = set(prefix).union(*(Nfa.of(p).chars() for p in rest))
     found, complete = _witnesses(rest, cap, extra, _spare(special | set(extra)) or "")
     none = (False,) * len(pats)
@@ -389,16 +389,17 @@ def witnesses(patterns: Sequence[Pattern | Nfa], *, cap: int = 4000, extra_chars
     return out, complete
 
 
-def _shared_prefix(patterns: tuple[Pattern | Nfa, ...]) -> str:
-    """The literal text every pattern begins with ("" unless all are case-sensitive :class:`Pattern`)."""
+def _shared_prefix(patterns: tuple[Pattern | Nfa, ...]) -> tuple[int, str]:
+    """(tokens, text) of the literal text every pattern begins with (none unless all are case-sensitive
+    :class:`Pattern`)."""
     if not patterns or not all(isinstance(p, Pattern) and not p.ci for p in patterns):
-        return ""
+        return 0, ""
     first = patterns[0].tokens  # type: ignore[union-attr]
     n = 0
     while n < len(first) and first[n][0] == "lit" and all(
             len(p.tokens) > n and p.tokens[n] == first[n] for p in patterns[1:]):  # type: ignore[union-attr]
         n += 1
-    return "".join(t[1] for t in first[:n])
+    return n, "".join(t[1] for t in first[:n])
 
 
 @lru_cache(maxsize=1024)
