@@ -323,8 +323,8 @@ def _run(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, **_: Any) -> str:
-    """The SARIF document, compact: read by GitHub, not people (`jq .` indents it). Indented, Python's
-    encoder runs in Python, not C: it was the slowest step of the demo scan (0.4 s of its 2.7 s)."""
+    """The SARIF document, compact: read by GitHub, not people (`jq .` indents it); smaller against GitHub's
+    limit, and encoded in C rather than Python (the demo's document: 14 ms indented, 3 ms compact)."""
     text = json.dumps(document(report), ensure_ascii=False, separators=(",", ":")) + "\n"
     data = text.encode()
     # gzip adds at most 5 bytes per 16 KiB block and a small header to what it cannot compress: a text 1 %
