@@ -102,3 +102,44 @@ def test_url_redaction_survives_hostile_text():
     """Long runs that almost look like URLs finish (bounded patterns) and stay intact."""
     for text in ("a." * 50_000 + "://x", "x://" * 25_000, "http://u:" + "1" * 60_000 + "/@h", "@" * 100_000):
         assert len(scrub_known(text)) <= len(text)
+
+
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEsessionTOKEN/abcdefghijklmnopqrstuvwxyz0123456789+ABCDEFGHIJ=="
+
+
+@pytest.mark.parametrize("text", [
+    f"x-amz-security-token:{SESSION_TOKEN}\nhost:127.0.0.1",  # the SDK's canonical request (-vv)
+    f"{{'X-Amz-Security-Token': b'{SESSION_TOKEN}'}}",  # a request's headers as the SDK logs them
+    f"b'<Credentials><SessionToken>{SESSION_TOKEN}</SessionToken><SecretAccessKey>{SESSION_TOKEN[:30]}"
+    "</SecretAccessKey></Credentials>'",  # an STS answer's body (AssumeRole)
+    f'{{"Credentials": {{"SessionToken": "{SESSION_TOKEN}", "secretAccessKey": "{SESSION_TOKEN[:30]}"}}}}',
+    f"aws_session_token = {SESSION_TOKEN}",
+    f"AWS_SESSION_TOKEN={SESSION_TOKEN}",
+])
+def test_session_tokens_and_secret_keys_are_masked_where_they_are_named(text):
+    """A session token has no shape of its own: it is masked by the name in front of it."""
+    shown = scrub_known(text)
+    assert SESSION_TOKEN not in shown and SESSION_TOKEN[:30] not in shown and MASK in shown
+    assert scrub(text) == shown
+
+
+def test_words_near_those_names_are_left_alone():
+    for text in ("the session token expired", "sessionTokenValidityDurationSeconds: 3600",
+                 "SecretAccessKey rotation is on"):
+        assert scrub_known(text) == text
+
+
+def test_the_sdk_debug_log_never_shows_the_session_token_the_scan_signs_with(seeded_aws):
+    """`-vv` logs the SDK's canonical requests, which carry temporary credentials' session token (CI runs with
+    OIDC credentials, whose token this is): masked in every line, whatever the credentials' source."""
+    from tests.conftest import run_auditor
+
+    env = {"AWS_ENDPOINT_URL": seeded_aws.endpoint, "AWS_REGION": "us-east-1",
+           "AWS_DISABLE_HOST_PREFIX_INJECTION": "true", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_ACCESS_KEY_ID": "ASIAEXAMPLEKEY123456", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7MDENG" * 2,
+           "AWS_SESSION_TOKEN": SESSION_TOKEN}
+    run = run_auditor("scan", "--check", "VT-1", "-vv", "-f", "json", env=env)
+    assert run.code == 1, run.stderr[-2000:]
+    assert "x-amz-security-token:" + MASK in run.stderr  # the token was sent, and its line was written masked
+    for secret in (SESSION_TOKEN, SESSION_TOKEN[:24], "wJalrXUtnFEMIK7MDENG" * 2, "ASIAEXAMPLEKEY123456"):
+        assert secret not in run.stderr and secret not in run.stdout
