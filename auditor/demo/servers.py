@@ -21,7 +21,8 @@ DEMO_SECRET_KEY = "testing"
 
 #: Narrow extensions of the moto server, installed before it starts (each module has ``install()``).
 MOTO_EXTENSIONS = ("auditor.demo.moto_ext", "auditor.demo.moto_lambda_code", "auditor.demo.moto_iam_sigv4",
-                   "auditor.demo.moto_lambda_health", "auditor.demo.moto_sts_trust")
+                   "auditor.demo.moto_lambda_health", "auditor.demo.moto_sts_trust",
+                   "auditor.demo.moto_dispatch")
 
 
 def free_port() -> int:

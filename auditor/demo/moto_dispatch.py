@@ -1,0 +1,48 @@
+"""Remember which moto backend answers a host, for the local demo/test server only.
+
+moto 5.2.5's server decides, for every request, which backend serves it: ``get_backend_for_host`` lists
+moto's package directory (``os.listdir`` and one ``os.path.isdir`` per entry, about 170) and then tries every
+backend's URL patterns in turn — under one lock, so requests queue behind it. The answer depends only on the
+host name (``s3.us-east-1.amazonaws.com``, inferred from the request's signature) and on moto's installed
+files, so it is the same every time: this module keeps it per host. Measured on the demo scan's 139 requests,
+the server's CPU per scan drops by the share a profile of the server gave that lookup (about an eighth).
+
+Nothing a client sees changes: the same backend answers the same request, and a host that has no backend is
+still looked up every time (moto prints a hint for those).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_installed = False
+
+
+def installed() -> bool:
+    return _installed
+
+
+def install() -> None:
+    """Patch ``DomainDispatcherApplication.get_backend_for_host`` (idempotent; this process only)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        original = DomainDispatcherApplication.get_backend_for_host
+        known: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
+            try:
+                return known[host]
+            except KeyError:
+                backend = original(self, host)
+                if backend:
+                    known[host] = backend
+                return backend
+
+        DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+        _installed = True
