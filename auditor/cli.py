@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, engine, term
+from . import __version__, cli_params, engine, term
 from . import baseline as baseline_mod
 from . import config as config_mod
 from .check import Check
@@ -33,6 +33,8 @@ from .model import Severity
 from .redact import RedactingFilter, RedactingFormatter, scrub, scrub_known
 from .report import Report
 from .reports import Format
+
+cli_params.install()  # typer's value coercion without pydantic for auditor's kinds of parameter
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
