@@ -54,3 +54,20 @@ def test_an_undeclared_read_is_refused_before_it_is_sent_and_a_write_is_still_re
     with pytest.raises(ReadOnlyViolation, match="TerminateInstances"):
         acct.call("ec2", "us-east-1", "TerminateInstances", InstanceIds=["i-0"])
     assert acct.stats.snapshot()["calls"] == {}  # nothing was sent
+
+
+@pytest.mark.parametrize("type_name", ["service-2", "endpoint-rule-set-1", "paginators-1"])
+def test_which_services_exist_is_botocores_answer(type_name):
+    """The loader answers "is there such a service" for one name without listing them all; the answer, and the
+    list when something reads it, are botocore's."""
+    from botocore.exceptions import UnknownServiceError
+    from botocore.loaders import Loader
+
+    theirs = Loader().list_available_services(type_name)
+    ours = _lean_loader().list_available_services(type_name)
+    for name in [*theirs[::7], "sqs", "s3", "no-such-service", "sqs/2012-11-05", ""]:
+        assert (name in ours) == (name in theirs), name
+    assert list(ours) == theirs and len(ours) == len(theirs) and ours[0] == theirs[0]
+    with pytest.raises(UnknownServiceError) as raised:
+        _lean_loader().load_service_model("no-such-service", type_name)
+    assert "sqs" in str(raised.value) and "no-such-service" in str(raised.value)
