@@ -143,3 +143,19 @@ def test_the_sdk_debug_log_never_shows_the_session_token_the_scan_signs_with(see
     assert "x-amz-security-token:" + MASK in run.stderr  # the token was sent, and its line was written masked
     for secret in (SESSION_TOKEN, SESSION_TOKEN[:24], "wJalrXUtnFEMIK7MDENG" * 2, "ASIAEXAMPLEKEY123456"):
         assert secret not in run.stderr and secret not in run.stdout
+
+
+def test_a_secret_registered_after_a_text_was_scrubbed_is_masked_in_it_next_time():
+    """scrub() keeps its answers per text; registering a secret must not leave an answer that shows it."""
+    secret = "hunter2-not-key-shaped"
+    text = f"the agent said {secret} twice"
+    assert scrub(text) == text  # not shaped like a key: nothing to mask yet, and the answer is kept
+    register_secret(secret)
+    assert secret not in scrub(text)
+    assert secret not in redact({"note": text, "items": [text, 3, None, True]})["items"][0]
+
+
+def test_redact_keeps_the_values_that_are_not_text():
+    value = {"n": 3, "ok": True, "ratio": 0.5, "none": None, "nested": [{"token": "abc"}, ("a", 1)]}
+    assert redact(value) == {"n": 3, "ok": True, "ratio": 0.5, "none": None,
+                             "nested": [{"token": MASK}, ["a", 1]]}
