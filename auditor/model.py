@@ -14,13 +14,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+_RANKS: dict[Any, int] = {}
+
 
 class _Ordered(enum.Enum):
     """An enum whose members compare by declaration order and print as their value."""
 
     @property
     def rank(self) -> int:
-        return list(type(self)).index(self)
+        # Members are sorted once per scan for every result (report order, severities): keep each one's place.
+        try:
+            return _RANKS[self]
+        except KeyError:
+            for i, member in enumerate(type(self)):
+                _RANKS[member] = i
+            return _RANKS[self]
 
     def __lt__(self, other: object) -> bool:
         if type(other) is not type(self):

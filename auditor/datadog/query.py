@@ -509,7 +509,7 @@ def _find_comparator(text: str) -> tuple[int, str]:
             depth += 1
         elif ch in ")}":
             depth -= 1
-        elif depth == 0:
+        elif depth == 0 and ch in "<>=!":  # the first characters of _COMPARATORS
             for op in _COMPARATORS:
                 if text.startswith(op, i):
                     found = (i, op)

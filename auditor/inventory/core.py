@@ -304,25 +304,41 @@ class Memo:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._futures: dict[Any, Future] = {}
+        self._futures: dict[Any, Future] = {}  # being computed: the callers wait for these
+        # Computed: (value, exception). Answered without a lock or a Future: a scan asks 200,000 times at 1x.
+        self._done: dict[Any, tuple[Any, BaseException | None]] = {}
 
     def get(self, key: Any, loader: Callable[[], T]) -> T:
-        with self._lock:
-            fut = self._futures.get(key)
-            owner = fut is None
-            if owner:
-                fut = Future()
-                self._futures[key] = fut
-        if owner:
-            try:
-                fut.set_result(loader())
-            except BaseException as exc:  # cached: every caller sees the same reason
-                fut.set_exception(exc)
-        return active_deadline().result(fut)
+        hit = self._done.get(key)
+        if hit is None:
+            with self._lock:
+                hit = self._done.get(key)
+                if hit is None:
+                    fut = self._futures.get(key)
+                    owner = fut is None
+                    if owner:
+                        fut = Future()
+                        self._futures[key] = fut
+            if hit is None:
+                if not owner:
+                    return active_deadline().result(fut)
+                try:
+                    hit = (loader(), None)
+                    fut.set_result(hit[0])
+                except BaseException as exc:  # cached: every caller sees the same reason
+                    hit = (None, exc)
+                    fut.set_exception(exc)
+                with self._lock:
+                    self._done[key] = hit
+                    del self._futures[key]
+        value, exc = hit
+        if exc is not None:
+            raise exc
+        return value
 
     def __contains__(self, key: Any) -> bool:
         with self._lock:
-            return key in self._futures
+            return key in self._done or key in self._futures
 
 
 class CallGate:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .core import NotAvailable, capture
@@ -73,9 +74,10 @@ class Queue:
     def retention(self) -> int | None:
         return self._int("MessageRetentionPeriod")
 
-    @property
+    @cached_property
     def redrive_policy(self) -> RedrivePolicy | None:
-        """Parsed ``RedrivePolicy``; it is a JSON *string* whose values may be strings or numbers."""
+        """Parsed ``RedrivePolicy``; it is a JSON *string* whose values may be strings or numbers. Parsed once:
+        five checks read it for every queue."""
         raw = self.attributes.get("RedrivePolicy")
         if not raw:
             return None
