@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from . import actions as act
@@ -266,6 +267,17 @@ def _dedupe(cands: Iterable[tuple[Any, str, bool]], sig_of: Callable[[Any], Any]
     return groups
 
 
+_ACTION_SIGS_MAX = 4096
+
+
+@lru_cache(maxsize=256)
+def _action_sigs(pats: tuple[Pattern, ...]) -> dict[str, Any]:
+    """Action → its signature against these patterns, shared by every policy with the same Action lists: the
+    ~150 known S3 actions are matched against each policy's patterns, and the buckets of one account are
+    mostly written from a few templates."""
+    return {}
+
+
 def _unique(xs: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(x for x in xs if x is not None))
 
@@ -293,9 +305,16 @@ class _Builder:
     # -- action --------------------------------------------------------------------------------------------
     def action_dim(self, order: int) -> Dim:
         pats = _unique(p for st in self.policy.statements for p in st.actions.patterns)
+        sigs = _action_sigs(tuple(pats))
 
         def sig_of(a: str) -> Any:
-            return tuple(p.matches(a) for p in pats), act.level(a)
+            try:
+                return sigs[a]
+            except KeyError:
+                if len(sigs) >= _ACTION_SIGS_MAX:
+                    sigs.clear()
+                sig = sigs[a] = (tuple(p.matches(a) for p in pats), act.level(a))
+                return sig
 
         if self.action is not None:
             a = self.action

@@ -64,6 +64,11 @@ class Pattern:
             prefix = "".join(t[1] for t in tokens[:-1])
             return lambda text: text.startswith(prefix)
         regex = _regex(tokens, self.ci)
+        if self.ci and all(t[0] == "lit" for t in tokens):
+            word = "".join(t[1] for t in tokens)
+            if word.isascii():  # for ASCII on both sides, lower() is what IGNORECASE compares (actions)
+                lower = word.lower()
+                return lambda text: text.lower() == lower if text.isascii() else regex.fullmatch(text) is not None
         return lambda text: regex.fullmatch(text) is not None
 
     def instantiations(self) -> tuple[str, ...]:
