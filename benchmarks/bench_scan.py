@@ -16,7 +16,10 @@ is built once on a fresh server and measured at every worker count. For each sca
    each a child process measured from outside (wall, user+sys CPU and peak RSS from ``wait4``, by a small
    launcher, :mod:`benchmarks.measure`: Linux would give a child of this process this process's peak RSS);
 4. prints medians, the ratio tool/loop (median of the pairs' ratios), the latency bound (calls × latency ÷
-   workers, and the chain of dependent calls × latency), and memory per resource above an empty account.
+   workers, and the chain of dependent calls × latency), and memory per resource above an empty account;
+   where Linux ``perf`` can count them, also the instructions each contender executed (``perf stat -e
+   instructions``): on a shared machine the same work takes 1–3 times as long from one minute to the next,
+   the instructions do not vary by more than a percent, so they tell linear from not linear where times cannot.
 
 The moto server answers ``ListFunctions`` and ``ListEventSourceMappings`` in AWS-sized pages (50, 100) and,
 unless ``--no-replay``, serves each read moto answered once from a recording (see
@@ -69,6 +72,35 @@ class Run:
     not_evaluated: int = 0
     activity: dict[str, Any] = field(default_factory=dict)
     findings: str = ""
+    instructions: float | None = None  # perf stat, when available
+
+
+def _perf() -> list[str] | None:
+    """``perf stat`` counting the instructions of a command, when this machine lets it (else None)."""
+    import shutil
+
+    perf = shutil.which("perf")
+    if perf is None:
+        return None
+    try:
+        probe = subprocess.run([perf, "stat", "-e", "instructions", "-x,", "--", "true"], capture_output=True,
+                               text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    counted = [line for line in probe.stderr.splitlines() if ",instructions" in line]
+    if probe.returncode != 0 or not counted or not counted[0].split(",")[0].strip().isdigit():
+        return None  # not supported, or not permitted (perf_event_paranoid)
+    return [perf, "stat", "-e", "instructions", "-x,"]
+
+
+def _instructions(path: Path) -> float | None:
+    try:
+        for line in path.read_text().splitlines():
+            if ",instructions" in line and line.split(",")[0].strip().isdigit():
+                return float(line.split(",")[0])
+    except OSError:
+        pass
+    return None
 
 
 def activity(timeline: list[tuple[str, float, float]], start: float, end: float) -> dict[str, Any]:
@@ -183,6 +215,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, log_dir: Path) -> None:
         self.args = args
         self.log_dir = log_dir
+        self.perf = _perf()  # count instructions where perf can
         self.base_env = {k: v for k, v in os.environ.items()
                          if not k.startswith(("AWS_", "DD_", "AUDITOR_")) and k.lower() not in _PROXY_VARS}
 
@@ -231,6 +264,9 @@ class Bench:
                    "--output", str(profile), "--", *cmd]
         # Measured by a small launcher: a child of this process would report at least this process's own peak
         # RSS (see benchmarks/measure.py).
+        counted = Path(tempfile.mkstemp(prefix=f"bench-{what}-", suffix=".perf", dir=self.log_dir)[1])
+        if self.perf and profile is None:
+            cmd = [*self.perf, "-o", str(counted), "--", *cmd]
         measured = Path(tempfile.mkstemp(prefix=f"bench-{what}-", suffix=".rusage", dir=self.log_dir)[1])
         cmd = [sys.executable, "-m", "benchmarks.measure", str(measured), "--", *cmd]
         bench_server.reset_stats(aws.endpoint)
@@ -251,7 +287,9 @@ class Bench:
         own = json.loads(measured.read_text() or "{}")
         measured.unlink(missing_ok=True)
         run = Run(what, workers, own.get("wall", wall), own.get("cpu", usage.ru_utime + usage.ru_stime),
-                  own.get("maxrss_kb", usage.ru_maxrss) / 1024, {}, seen, server_cpu, code=proc.returncode)
+                  own.get("maxrss_kb", usage.ru_maxrss) / 1024, {}, seen, server_cpu, code=proc.returncode,
+                  instructions=_instructions(counted))
+        counted.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # a server without the timeline
             run.activity = activity(bench_server.timeline(aws.endpoint), t0, t1)
         if what == "tool":
@@ -355,11 +393,13 @@ class Bench:
                 out[workers] = {"tool_rss_mb": statistics.median(r.rss_mb for r in tool),
                                 "loop_rss_mb": statistics.median(r.rss_mb for r in loop),
                                 "tool_cpu": statistics.median(r.cpu for r in tool),
-                                "tool_wall": statistics.median(r.wall for r in tool)}
+                                "tool_wall": statistics.median(r.wall for r in tool),
+                                "tool_ginstr": _median_ginstr(tool)}
         finally:
             self.stop(aws, dd)
         b = out[self.args.workers[0]]
-        print(f"empty account: tool {b['tool_rss_mb']:.0f} MB peak RSS, {b['tool_cpu']:.2f}s CPU, "
+        ginstr = f", {b['tool_ginstr']:.2f} G instructions" if b["tool_ginstr"] is not None else ""
+        print(f"empty account: tool {b['tool_rss_mb']:.0f} MB peak RSS, {b['tool_cpu']:.2f}s CPU{ginstr}, "
               f"{b['tool_wall']:.2f}s wall; plain loop {b['loop_rss_mb']:.0f} MB")
         return out
 
@@ -401,6 +441,7 @@ class Bench:
             "tool_walls": [r.wall for r in tools], "loop_walls": [r.wall for r in loops],
             "bound": bound, "bound_calls": total / workers * latency, "bound_chain": cp * latency, "chain_calls": cp,
             "tool_cpu": med(tools, "cpu"), "loop_cpu": med(loops, "cpu"),
+            "tool_ginstr": _median_ginstr(tools), "loop_ginstr": _median_ginstr(loops),
             "tool_rss_mb": med(tools, "rss_mb"), "loop_rss_mb": med(loops, "rss_mb"),
             "tool_peak_inflight": max(r.server.get("peak_inflight", 0) for r in tools),
             "loop_peak_inflight": max(r.server.get("peak_inflight", 0) for r in loops),
@@ -419,12 +460,19 @@ class Bench:
               f"  plain loop    {out['loop_wall']:6.2f}s wall  {out['loop_cpu']:6.2f}s CPU  {out['loop_rss_mb']:5.0f} MB "
               f"peak RSS; up to {out['loop_peak_inflight']} in flight (its calls alone: {out['loop_inner_wall']:.2f}s)\n"
               f"  ratio tool/loop {out['ratio']:.2f} (pairs: {', '.join(f'{r:.2f}' for r in ratios)})\n"
-              f"  latency bound {bound:.2f}s = max({total} calls / {workers} workers, chain of {cp} dependent calls)"
+              + (f"  instructions (perf stat): tool {out['tool_ginstr']:.1f} G, loop {out['loop_ginstr']:.1f} G\n"
+                 if out["tool_ginstr"] is not None and out["loop_ginstr"] is not None else "")
+              + f"  latency bound {bound:.2f}s = max({total} calls / {workers} workers, chain of {cp} dependent calls)"
               f" × {self.args.latency:g} ms; tool/bound {out['tool_wall'] / bound:.2f}\n"
               f"  moto server CPU per run: {out['server_cpu_tool']:.1f}s (tool), {out['server_cpu_loop']:.1f}s (loop)"
               + (f"\n  tool, first run: {describe_activity(tools[0].activity)}" if tools[0].activity else "")
               + (f"\n  loop, first run: {describe_activity(loops[0].activity)}" if loops[0].activity else ""))
         return out
+
+
+def _median_ginstr(runs: list[Run]) -> float | None:
+    counts = [r.instructions for r in runs if r.instructions is not None]
+    return statistics.median(counts) / 1e9 if counts else None
 
 
 def _floats(text: str) -> list[float]:
@@ -468,9 +516,13 @@ def main(argv: list[str] | None = None) -> int:
             for s in scales:
                 r = next(r for r in s["results"] if r["workers"] == w)
                 sc = s["scale"]
+                empty_gi = baseline.get(w, {}).get("tool_ginstr")
+                gi = (f", {(r['tool_ginstr'] - (empty_gi or 0)) / sc:5.1f} G instructions/1x above empty"
+                      if r.get("tool_ginstr") is not None else "")
+                lgi = f", {r['loop_ginstr'] / sc:5.1f} G instructions/1x" if r.get("loop_ginstr") is not None else ""
                 print(f"  workers {w:2} scale {sc:5g}: tool {r['tool_wall'] / sc:6.2f}s wall/1x, {r['tool_cpu'] / sc:6.2f}s "
-                      f"CPU/1x ({(r['tool_cpu'] - empty_cpu) / sc:6.2f}s above empty); loop {r['loop_wall'] / sc:6.2f}s "
-                      f"wall/1x, {r['loop_cpu'] / sc:6.2f}s CPU/1x")
+                      f"CPU/1x ({(r['tool_cpu'] - empty_cpu) / sc:6.2f}s above empty){gi}; loop {r['loop_wall'] / sc:6.2f}s "
+                      f"wall/1x, {r['loop_cpu'] / sc:6.2f}s CPU/1x{lgi}")
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "baseline": baseline, "args": {k: (str(v) if isinstance(v, Path) else v)
                                                                   for k, v in vars(args).items()},

@@ -69,5 +69,18 @@ def test_the_plain_loop_makes_exactly_the_calls_of_auditor_scan(bench_account):
 
     assert tool.not_evaluated == 0  # every call answered: the account is what the numbers say
     assert loop.calls == tool.calls
+    if bench.perf:  # instructions counted where perf can: a Python start alone is over 10^8
+        assert tool.instructions > 1e8 and loop.instructions > 1e8
+    else:
+        assert tool.instructions is None and loop.instructions is None
     aws_calls = {op: n for op, n in tool.calls.items() if not op.startswith("datadog:")}
     assert tool.server["calls"] == aws_calls  # the server saw each counted call once: no hidden retries
+
+
+def test_instructions_are_read_from_perf_stat_or_reported_missing(tmp_path):
+    out = tmp_path / "perf.txt"
+    out.write_text("# started on Tue Dec  1 06:21:51 2026\n\n36123456789,,instructions,12000000,100.00,,\n")
+    assert bench_scan._instructions(out) == 36123456789.0
+    out.write_text("<not supported>,,instructions,0,100.00,,\n")
+    assert bench_scan._instructions(out) is None
+    assert bench_scan._instructions(tmp_path / "absent.txt") is None
