@@ -355,6 +355,9 @@ class AwsAccount:
     # -- clients ------------------------------------------------------------------------------------------
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
+        cli = self._clients.get(key)  # made once, then read by every call: no lock needed to find it
+        if cli is not None:
+            return cli
         with self._lock:  # boto3 sessions are not thread-safe; clients are.
             cli = self._clients.get(key)
             if cli is None:
@@ -422,6 +425,7 @@ def _failed_retryably(response: Any, caught_exception: BaseException | None) -> 
     return status >= 500 or status == 429 or code in THROTTLE_CODES
 
 
+@functools.lru_cache(maxsize=512)
 def _snake(operation: str) -> str:
     out = []
     for i, ch in enumerate(operation):
