@@ -14,9 +14,7 @@ def test_each_host_gets_the_backend_moto_would_give() -> None:
     dispatch.install()
     assert dispatch.installed()
     app = DomainDispatcherApplication(create_backend_app)
-    patched = DomainDispatcherApplication.get_backend_for_host
-    original = patched.__closure__  # the wrapper keeps moto's function
-    moto_own = next(c.cell_contents for c in original if callable(c.cell_contents))
+    moto_own = DomainDispatcherApplication.get_backend_for_host.moto_own
     hosts = [f"{s}.{r}.amazonaws.com" for s in SERVICES for r in ("us-east-1", "eu-west-1")]
     hosts += ["s3.amazonaws.com", "bucket.s3.amazonaws.com", "sqs", "moto_api", None, "example.org"]
     for _ in range(2):  # the second pass is answered from memory

@@ -13,36 +13,33 @@ still looked up every time (moto prints a hint for those).
 
 from __future__ import annotations
 
-import threading
 from typing import Any
-
-_lock = threading.Lock()
-_installed = False
 
 
 def installed() -> bool:
-    return _installed
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    return hasattr(DomainDispatcherApplication.get_backend_for_host, "moto_own")
 
 
 def install() -> None:
-    """Patch ``DomainDispatcherApplication.get_backend_for_host`` (idempotent; this process only)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    """Patch ``DomainDispatcherApplication.get_backend_for_host`` (idempotent; this process only). No lock:
+    two threads installing at once would wrap it twice, which answers the same."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-        original = DomainDispatcherApplication.get_backend_for_host
-        known: dict[str | None, Any] = {}
+    if installed():
+        return
+    original = DomainDispatcherApplication.get_backend_for_host
+    known: dict[str | None, Any] = {}
 
-        def get_backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
-            try:
-                return known[host]
-            except KeyError:
-                backend = original(self, host)
-                if backend:
-                    known[host] = backend
-                return backend
+    def get_backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
+        try:
+            return known[host]
+        except KeyError:
+            backend = original(self, host)
+            if backend:
+                known[host] = backend
+            return backend
 
-        DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
-        _installed = True
+    get_backend_for_host.moto_own = original  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
