@@ -347,7 +347,7 @@ class CallGate:
     The bound is on requests, not on threads: a thread waiting for data (a memoised load, its own fan-out) holds
     no slot, so however the loads are shaped, ``limit`` requests stay in flight while there are requests to
     make. A freed slot goes to the most urgent waiter (lowest ``priority``: a load's own listing calls before
-    per-resource details), then to the longest waiting. Past the scan deadline a waiter stops waiting
+    per-resource details, and among those the fan-out the pools serve first), then to the longest waiting. Past the scan deadline a waiter stops waiting
     (:meth:`Deadline.exceeded`).
     """
 
@@ -355,10 +355,10 @@ class CallGate:
         self.limit = max(1, limit)
         self._lock = threading.Lock()
         self._free = self.limit
-        self._waiters: list[tuple[int, int, threading.Lock]] = []  # heap: (priority, arrival, lock to release)
+        self._waiters: list[tuple[tuple, int, threading.Lock]] = []  # heap: (priority, arrival, lock to release)
         self._arrivals = itertools.count()
 
-    def acquire(self, priority: int = 0) -> None:
+    def acquire(self, priority: tuple = (0,)) -> None:
         with self._lock:
             if self._free and not self._waiters:
                 self._free -= 1
@@ -402,7 +402,7 @@ def call_slot() -> Iterator[None]:
     if gate is None:
         yield
         return
-    gate.acquire(getattr(_local, "priority", LOAD))
+    gate.acquire(getattr(_local, "priority", (LOAD,)))
     try:
         yield
     finally:
@@ -410,8 +410,11 @@ def call_slot() -> Iterator[None]:
 
 
 #: Priorities of work on :class:`Pools` (lower first): a load's own calls (its listing pages), then the
-#: per-resource calls it fans out.
+#: per-resource calls it fans out. A fan-out's calls carry its place in the pools' queue after DETAIL.
 LOAD, DETAIL = 0, 1
+#: The ``rank`` of a fan-out made by a thread the pools do not own (a check, on the engine's thread): above any
+#: chain of loads (:func:`auditor.inventory.loads.built_on`), since checks wait on it one after another.
+JUDGE_RANK = 1 << 20
 
 
 class _Batch:
@@ -495,7 +498,7 @@ class Pools:
         self.threads = max(1, threads or (1 if self.workers == 1 else 2 * self.workers + 8))
         self.gate = CallGate(self.workers)
         self._cond = threading.Condition(threading.Lock())
-        self._queue: list[tuple[tuple, int, Callable[[], None], int, Callable[[], None]]] = []
+        self._queue: list[tuple[tuple, int, Callable[[], None], tuple, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._batches = itertools.count()
         self._started = 0
@@ -525,7 +528,7 @@ class Pools:
             finally:
                 _local.rank = 0
 
-        if not self._push([((LOAD,), task, LOAD, fut.cancel)]):
+        if not self._push([((LOAD,), task, (LOAD,), fut.cancel)]):
             raise RuntimeError("cannot submit work to pools that were shut down")
         return fut
 
@@ -541,15 +544,19 @@ class Pools:
         # account's) only waits, no later than the deadline, so that a call that hangs cannot hold it past it;
         # without a deadline it helps too (it may own a memoised load the worker threads wait on).
         helping = getattr(_local, "pools", None) is self or deadline.remaining() is None
+        # The fan-out's place: the queue serves it, and the gate its calls, in this order (see ``rank``), so
+        # that one fan-out finishes before the next instead of every one finishing at the end. A thread that
+        # does not work for these pools is a judge (the engine running a check): it waits, and every check after
+        # it, so its fan-out goes first.
+        rank = getattr(_local, "rank", 0) if getattr(_local, "pools", None) is self else JUDGE_RANK
+        order = (DETAIL, -rank, len(items), next(self._batches))
         if helping and len(items) == 1:
             queued = False
         else:
-            b = next(self._batches)
-            order = (DETAIL, -getattr(_local, "rank", 0), len(items), b)
-            queued = self._push([((*order, i), functools.partial(batch.run, i), DETAIL, batch.cancel)
+            queued = self._push([((*order, i), functools.partial(batch.run, i), order, batch.cancel)
                                  for i in range(len(items))])
         if helping or not queued:  # (once shut down, the pools take nothing: this thread runs every item)
-            with self._working(DETAIL):
+            with self._working(order):
                 try:
                     for i in range(len(items)):  # in order, as the pool takes them: one worker is sequential
                         batch.run(i)
@@ -582,16 +589,16 @@ class Pools:
 
     # -- the threads --------------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _working(self, priority: int) -> Iterator[None]:
+    def _working(self, priority: tuple) -> Iterator[None]:
         """This thread works for these pools (their gate, at ``priority``) inside the block."""
-        saved = getattr(_local, "gate", None), getattr(_local, "priority", LOAD)
+        saved = getattr(_local, "gate", None), getattr(_local, "priority", (LOAD,))
         _local.gate, _local.priority = self.gate, priority
         try:
             yield
         finally:
             _local.gate, _local.priority = saved
 
-    def _push(self, entries: list[tuple[tuple, Callable[[], None], int, Callable[[], None]]]) -> bool:
+    def _push(self, entries: list[tuple[tuple, Callable[[], None], tuple, Callable[[], None]]]) -> bool:
         with self._cond:
             if self._closed:
                 return False
