@@ -20,9 +20,11 @@ from typer._coercion import build_runtime_param
 
 from auditor import cli, cli_params
 
+GROUP = typer.main.get_command(cli.app)
+
 
 def _params() -> list[tuple[str, Any]]:
-    group = typer.main.get_command(cli.app)
+    group = GROUP
     out = []
     for name, command in sorted(group.commands.items()):
         for sub in [command, *getattr(command, "commands", {}).values()]:
@@ -57,7 +59,7 @@ def _values(p: Any, tmp: Path) -> list[Any]:
 
 
 def _answer(runtime: Any, p: Any, value: Any) -> tuple[str, Any]:
-    ctx = typer.Context(typer.main.get_command(cli.app))
+    ctx = typer.Context(GROUP)
     try:
         return "value", runtime.coerce(value, param=p, ctx=ctx)
     except Exception as exc:  # noqa: BLE001 - the error itself is what is compared
