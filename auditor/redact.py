@@ -73,14 +73,14 @@ _lock = threading.Lock()
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so that :func:`scrub` removes it from any text."""
-    global _known_longest_first
+    global _known_longest_first, _generation
     if value and len(value) >= 6:
         with _lock:
             if value not in _known:
                 _known.add(value)
                 _known_longest_first = tuple(sorted(_known, key=len, reverse=True))
                 _scrubbed.clear()  # answers given before this secret was known
-                _generation[0] += 1  # and those being worked out while it was registered
+                _generation += 1  # and those being worked out while it was registered
 
 
 @functools.lru_cache(maxsize=4096)
@@ -145,27 +145,31 @@ def scrub_known(text: str) -> str:
 
 
 #: Answers of :func:`scrub` by text. A scan records the same values again and again (a queue's ARN in every
-#: check that judges it, the same sentences): 72 % of the 75,000 texts a 1x scan's results hold are repeats.
-#: Emptied when a secret is registered (an earlier answer may not mask it) and when it is full.
+#: check that judges it, the same sentences): 72 % of the 75,000 texts a 1x scan's results hold are repeats,
+#: every one of them at most 256 characters long. Longer texts (log lines, documents: unique, and a ``-vv`` scan
+#: writes thousands) are not kept. Emptied when a secret is registered (an earlier answer may not mask it) and
+#: when it is full.
 _scrubbed: dict[str, str] = {}
 _SCRUBBED_MAX = 65_536
-_generation = [0]
+_SCRUBBED_TEXT_MAX = 256
+_generation = 0
 
 
 def scrub(text: str) -> str:
     """Remove registered secrets and anything shaped like a key from one message or evidence value."""
+    if type(text) is not str or len(text) > _SCRUBBED_TEXT_MAX:
+        return _scrub(text)
     try:
         return _scrubbed[text]
-    except (KeyError, TypeError):
+    except KeyError:
         pass
-    generation = _generation[0]
+    generation = _generation
     out = _scrub(text)
-    if type(text) is str:
-        with _lock:
-            if generation == _generation[0]:
-                if len(_scrubbed) >= _SCRUBBED_MAX:
-                    _scrubbed.clear()
-                _scrubbed[text] = out
+    with _lock:
+        if generation == _generation:
+            if len(_scrubbed) >= _SCRUBBED_MAX:
+                _scrubbed.clear()
+            _scrubbed[text] = out
     return out
 
 

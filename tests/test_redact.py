@@ -159,3 +159,14 @@ def test_redact_keeps_the_values_that_are_not_text():
     value = {"n": 3, "ok": True, "ratio": 0.5, "none": None, "nested": [{"token": "abc"}, ("a", 1)]}
     assert redact(value) == {"n": 3, "ok": True, "ratio": 0.5, "none": None,
                              "nested": [{"token": MASK}, ["a", 1]]}
+
+
+def test_long_texts_are_scrubbed_but_not_kept():
+    """Log lines and documents are unique and can be large (`-vv` writes thousands): only short texts are kept."""
+    from auditor import redact as redact_mod
+
+    long_text = "GET /2015-03-31/functions " + "x" * 2000 + " AKIAIOSFODNN7EXAMPLE"
+    short_text = "arn:aws:sqs:us-east-1:123456789012:kept-for-next-time"
+    assert "AKIAIOSFODNN7EXAMPLE" not in scrub(long_text)
+    assert scrub(short_text) == short_text
+    assert long_text not in redact_mod._scrubbed and short_text in redact_mod._scrubbed
