@@ -347,8 +347,8 @@ class CallGate:
     The bound is on requests, not on threads: a thread waiting for data (a memoised load, its own fan-out) holds
     no slot, so however the loads are shaped, ``limit`` requests stay in flight while there are requests to
     make. A freed slot goes to the most urgent waiter (lowest ``priority``: a load's own listing calls before
-    per-resource details, and among those the fan-out the pools serve first), then to the longest waiting. Past the scan deadline a waiter stops waiting
-    (:meth:`Deadline.exceeded`).
+    per-resource details, and among those the fan-out the pools serve first), then to the longest waiting.
+    Past the scan deadline a waiter stops waiting (:meth:`Deadline.exceeded`).
     """
 
     def __init__(self, limit: int) -> None:
