@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from auditor.check import Recorder
 from auditor.inventory import Inventory, RegionInventory
@@ -12,11 +13,18 @@ from auditor.inventory.awslambda import EventSourceMapping
 from auditor.inventory.core import NotAvailable
 from auditor.inventory.sqs import Queue
 from auditor.model import Resource
+from auditor.policy import Policy, parse
 
 SQS_SCALING_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html"
 SQS_ERRORS_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html"
 SQS_CONFIGURE_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html"
 SQS_DLQ_DOC = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html"
+
+
+def parsed_policy(inv: Inventory, text: Any, kind: str, name: str = "") -> Policy:
+    """``text`` parsed once per scan, whichever check reads it first: a managed policy is attached to many
+    roles, and the pipeline (EV-3) and presigned-URL (BP-5) checks read the same execution roles."""
+    return inv.memo.get(("policy.parsed", kind, name, str(text)), lambda: parse(text, kind=kind, name=name))
 
 
 @dataclass(frozen=True)

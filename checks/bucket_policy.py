@@ -19,6 +19,9 @@ from auditor.inventory.core import NotAvailable
 from auditor.model import Confidence, Resource, Severity
 from auditor.policy import Analysis, Decision, Policy, Principal, analyze, parse
 from auditor.policy.context import NETWORK_KEYS, can_co_occur
+from auditor.policy.evaluate import matcher_truth
+
+from ._common import parsed_policy
 
 MULTI_VALUE_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html"
 CONDITION_KEYS_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"
@@ -521,16 +524,22 @@ def _signers(inv: Inventory, rec: Recorder) -> dict[str, list[str]]:
     return roles.users
 
 
-def identity_policy(docs: list[tuple[str, Any]]) -> Policy:
-    """Several identity policies as one (their statements combine exactly like one policy's)."""
+def identity_policy(policies: list[tuple[str, Policy]], action: str | None = None) -> Policy:
+    """Several identity policies (each named) as one: their statements combine exactly like one policy's.
+
+    With ``action``, only the statements that may apply to it: a statement whose Action (or NotAction) does not
+    match it takes part in no request of an analysis of that action. An execution role's other statements (its
+    tables, queues, keys…) would only give the analysis resource patterns and condition keys to partition by,
+    each role's own. Statements that cannot be interpreted, and Action patterns that cannot, are kept."""
     statements = []
     diags = []
-    for name, doc in docs:
-        p = parse(doc, kind="identity")
+    for name, p in policies:
         diags += list(p.diagnostics)
         for st in p.statements:
+            if action is not None and not st.broken and matcher_truth(st.actions, action) is False:
+                continue
             statements.append(dataclasses.replace(st, index=len(statements), sid=f"{name}:{st.label}"))
-    return Policy(tuple(statements), "identity", "2012-10-17", tuple(diags), "", docs)
+    return Policy(tuple(statements), "identity", "2012-10-17", tuple(diags), "", [(n, p.raw) for n, p in policies])
 
 
 def network_conditioned(a: Analysis) -> tuple[bool, list[str]]:
@@ -580,8 +589,9 @@ def presigned_url_network(inv: Inventory, rec: Recorder) -> None:
         res = Resource("aws", inv.account, "global", "iam-role", name, role_arn)
         users = ", ".join(sorted(set(users_of))[:5])
         with rec.evaluating(res):
-            docs = [(p.name.rsplit("/", 1)[-1], p.document) for p in inv.iam.role_policies(role_arn)]
-            policy = identity_policy(docs)
+            named = [(name, parsed_policy(inv, p.document, "identity", name))
+                     for p in inv.iam.role_policies(role_arn) for name in [p.name.rsplit("/", 1)[-1]]]
+            policy = identity_policy(named, action="s3:GetObject")
             a = analyze(policy, action="s3:GetObject", principal=Principal("AWS", role_arn))
             conditioned, where = network_conditioned(a)
             if conditioned:

@@ -31,13 +31,13 @@ from auditor.policy import (
     Verdict,
     evaluate_key_request,
     evaluate_request,
-    parse,
     role_request,
     service_request,
 )
 from auditor.policy.evaluate import statement_truth
 
 from ._common import enabled_sqs_mappings
+from ._common import parsed_policy as _parsed
 
 NOTIFY_DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventNotifications.html"
 GRANT_DOC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html"
@@ -84,10 +84,6 @@ def _undeterminable(v: Verdict, what: str) -> str:
 def _via_sqs(queue: Queue) -> dict[str, str]:
     """What KMS knows about a call SQS makes with a queue's key on someone's behalf."""
     return {"kms:ViaService": f"sqs.{queue.region}.amazonaws.com", "kms:EncryptionContext:aws:sqs:arn": queue.arn}
-
-
-def _parsed(inv: Inventory, text: Any, kind: str, name: str = "") -> Policy:
-    return inv.memo.get(("pipeline.policy", kind, name, str(text)), lambda: parse(text, kind=kind, name=name))
 
 
 # ------------------------------------------------------------------------------------------------------------

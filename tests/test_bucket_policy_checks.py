@@ -258,3 +258,60 @@ def test_former_code_bp3_is_explained_and_no_longer_hides_malformed_documents(tm
     assert e.code == 0, e.stderr
     assert "s3-policy/invalid-values" in e.stdout and "malformed-document" not in e.stdout
     assert "it is BP-6" in " ".join(e.stderr.split())
+
+
+# -- BP-5: a role's statements that cannot apply to s3:GetObject take no part ------------------------------------
+_ROLE_DOCS = {
+    # a table reached through a VPC endpoint only: a network condition, but not on S3
+    "tables": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Tables", "Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": "arn:aws:dynamodb:*:*:table/t",
+         "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f60718"}}}]},
+    "office": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*",
+         "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]},
+    "anywhere": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "All", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
+    "not-tables": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "NotTables", "Effect": "Allow", "NotAction": "dynamodb:*", "Resource": "*",
+         "Condition": {"IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}]},
+    "deny-outside": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Outside", "Effect": "Deny", "Action": "s3:Get*", "Resource": "*",
+         "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}},
+        {"Sid": "Queues", "Effect": "Deny", "Action": "sqs:*", "Resource": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+    "broken": {"Version": "2012-10-17", "Statement": [{"Sid": "Odd", "Effect": "Allow", "Action": "dynamodb:*"},
+                                                        {"Sid": "Bad", "Effect": "Maybe", "Action": "s3:*"}]},
+}
+
+
+def _named(*names):
+    from auditor.policy import parse
+
+    return [(n, parse(json.dumps(_ROLE_DOCS[n]), kind="identity", name=n)) for n in names]
+
+
+def test_bp5_keeps_only_statements_that_may_apply_to_the_action():
+    kept = bp.identity_policy(_named(*_ROLE_DOCS), action="s3:GetObject")
+    assert [st.sid for st in kept.statements] == [
+        "office:Read", "anywhere:All", "not-tables:NotTables", "deny-outside:Outside", "broken:Odd", "broken:Bad"]
+    assert all(st.broken for st in kept.statements[-2:])  # statements that cannot be read are always kept
+    assert [st.index for st in kept.statements] == list(range(6))
+    everything = bp.identity_policy(_named(*_ROLE_DOCS))
+    assert len(everything.statements) == 8 and kept.diagnostics == everything.diagnostics
+
+
+@pytest.mark.parametrize("roles", [("tables",), ("tables", "office"), ("tables", "anywhere"), ("office", "anywhere"),
+                                   ("not-tables",), ("tables", "not-tables", "anywhere"), ("anywhere", "deny-outside"),
+                                   ("tables", "office", "deny-outside")])
+def test_bp5_verdict_is_the_same_with_only_the_statements_that_apply(roles):
+    from auditor.policy import Principal, analyze
+
+    role = Principal("AWS", "arn:aws:iam::123456789012:role/signer")
+    verdicts = []
+    for action in (None, "s3:GetObject"):
+        a = analyze(bp.identity_policy(_named(*roles), action=action), action="s3:GetObject", principal=role)
+        stmts = sorted({s for r in a.rows if r.decision.name == "ALLOWED" for s in r.statements})
+        verdicts.append((bp.network_conditioned(a), stmts, a.complete))
+    assert verdicts[0] == verdicts[1]
+    # the table behind a VPC endpoint never makes GetObject network-conditioned
+    assert verdicts[1][0][0] is (roles != ("tables",) and "anywhere" not in roles or "deny-outside" in roles)
