@@ -127,14 +127,29 @@ def _named(policies: Sequence[Policy]) -> list[tuple[Policy, list[Statement]]]:
     out = []
     for i, p in enumerate(policies):
         name = p.name or (f"policy {i + 1}" if len(policies) > 1 else "")
-        if p.fatal:
-            label = f"{name or 'the policy'} (cannot be read)"
-            none = Matcher((), present=False)
-            out.append((p, [Statement(0, label, "", none, none, None, (), p.fatal)]))
-            continue
-        sts = [dataclasses.replace(st, sid=f"{name}:{st.label}") if name else st for st in p.statements]
-        out.append((p, sts))
+        got = _named_cache.get((id(p), name))
+        if got is None or got[0] is not p:
+            got = (p, _named_statements(p, name))
+            if len(_named_cache) >= 4096:
+                _named_cache.clear()
+            _named_cache[(id(p), name)] = got
+        out.append((p, got[1]))
     return out
+
+
+#: :func:`_named`'s statements by (policy, name): a role's policies are judged for every request it makes of a
+#: queue, key or bucket (2,880 requests at 1x in EV-3), and renaming their statements each time was a third of
+#: that (0.16-0.20 s of CPU, 0.11-0.13 s without). Keyed by identity (a policy is immutable); the entry keeps
+#: the policy alive, so its id cannot be reused while it is there.
+_named_cache: dict[tuple[int, str], tuple[Policy, list[Statement]]] = {}
+
+
+def _named_statements(p: Policy, name: str) -> list[Statement]:
+    if p.fatal:
+        label = f"{name or 'the policy'} (cannot be read)"
+        none = Matcher((), present=False)
+        return [Statement(0, label, "", none, none, None, (), p.fatal)]
+    return [dataclasses.replace(st, sid=f"{name}:{st.label}") if name else st for st in p.statements]
 
 
 def _account(arn: str) -> str:

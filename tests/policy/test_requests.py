@@ -233,6 +233,22 @@ def test_a_deny_in_a_second_identity_policy_wins():
     assert evaluate_request([guard], read("sqs:ReceiveMessage")).decision is Decision.NOT_ALLOWED
 
 
+def test_statements_are_named_by_their_policy_each_time_it_is_judged():
+    """Naming is kept per policy (see evaluate._named_cache): the same policy object judged alone, second of two,
+    or as another policy with the same statements, is named as it is there, and a Deny stays a Deny."""
+    unnamed = parse(doc({"Sid": "Read", "Effect": "Allow", "Action": "sqs:*", "Resource": QUEUE_ARN}), kind="identity")
+    other = parse(doc({"Sid": "Read", "Effect": "Deny", "Action": "sqs:*", "Resource": QUEUE_ARN}), kind="identity")
+    guard = identity("managed:no-deletes", {"Sid": "NoDelete", "Effect": "Deny", "Action": "sqs:Delete*",
+                                            "Resource": "*"})
+    for _ in range(2):  # the second time from what was kept
+        assert verdict(evaluate_request([unnamed], read("sqs:ReceiveMessage"))) == (Decision.ALLOWED, ("Read",), ())
+        assert verdict(evaluate_request([guard, unnamed], read("sqs:ReceiveMessage"))) == \
+            (Decision.ALLOWED, ("policy 2:Read",), ())
+        assert verdict(evaluate_request([unnamed, guard], read("sqs:ReceiveMessage"))) == \
+            (Decision.ALLOWED, ("policy 1:Read",), ())
+        assert verdict(evaluate_request([other], read("sqs:ReceiveMessage"))) == (Decision.DENIED, ("Read",), ())
+
+
 def test_a_network_condition_on_a_role_is_unknown_and_named():
     p = identity("inline:vpc-only", {"Sid": "ViaEndpoint", "Effect": "Allow", "Action": "sqs:*", "Resource": "*",
                                      "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}})
