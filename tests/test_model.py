@@ -123,3 +123,16 @@ def test_security_checks_are_exactly_the_security_matters():
     security = {c.id for c in engine.load_checks(plugins=False) if c.meta.security}
     s3 = {c.id for c in engine.load_checks(plugins=False) if c.meta.family == "s3-policy"}
     assert security == s3 | {"firelens/plain-api-key", "firelens/datadog-tls-off"}
+
+
+def test_inventory_identities_are_built_once_and_are_what_they_say():
+    from auditor.inventory import resources as res
+
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders:live"
+    fn = res.function("123456789012", "eu-west-1", arn)
+    assert fn == Resource("aws", "123456789012", "eu-west-1", "lambda-function", "orders",
+                          "arn:aws:lambda:eu-west-1:123456789012:function:orders")
+    assert res.function("123456789012", "eu-west-1", arn) is fn  # shared by every result on it
+    q = res.queue("123456789012", "eu-west-1", "arn:aws:sqs:eu-west-1:123456789012:orders-dlq")
+    assert q.id == "orders-dlq" and res.queue("123456789012", "eu-west-1", q.arn) is q
+    assert res.queue("123456789012", "eu-west-1", q.arn, "shown-name").id == "shown-name"
