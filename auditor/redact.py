@@ -26,11 +26,10 @@ _SECRET_KEY_RE = re.compile(
     r"aws_secret_access_key|aws_session_token|authorization)",
     re.IGNORECASE,
 )
-#: What a text holds where that pattern can match, as the SDK, STS and configuration files spell it: a look for
-#: these first (the case-insensitive regex has no literal to skip ahead with: 1.35 s on a 1x scan's 15 MB
-#: report, against 0.05 s for these).
-_CREDENTIAL_FIELD_NAMES = ("ecurity-token", "ecurity-Token", "ECURITY-TOKEN", "essionToken", "ession_token",
-                           "ESSION_TOKEN", "ecretAccessKey", "ecret_access_key", "ECRET_ACCESS_KEY")
+#: What a text holds, lowered, wherever that pattern matches (``x-amz-security-token``, ``session_?token``,
+#: ``secret_?access_?key``, in any case): a look for these first (the case-insensitive regex has no literal to
+#: skip ahead with: 1.35 s on a 1x scan's 15 MB report; lowering a 2x scan's 30 MB and looking, 0.2 s).
+_CREDENTIAL_FIELD_STEMS = ("security-token", "sessiontoken", "session_token", "secretaccess", "secret_access")
 _SECRET_VALUE_RES = [
     re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key ids
     re.compile(r"\b[0-9a-f]{32}\b"),  # Datadog API keys
@@ -131,6 +130,14 @@ def _sub_near_schemes(rx: re.Pattern[str], repl: Callable[[re.Match[str]], str],
     return "".join(out)
 
 
+def _may_name_credential(text: str) -> bool:
+    """Whether ``_CREDENTIAL_FIELD_RE`` may match: the text, lowered, holds one of its names' stems
+    (``Secret_Access_Key``, ``SESSIONTOKEN`` and ``x-amz-security-token`` alike). Looking for nine spellings
+    instead, as before, was faster (``scrub_known`` over a 2x scan's 33,221 report lines: 0.09 s then, 0.11 s
+    now) and missed every other one: ``Secret_Access_Key=…`` was written out unmasked."""
+    return any(map(text.lower().__contains__, _CREDENTIAL_FIELD_STEMS))
+
+
 def scrub_known(text: str) -> str:
     """Remove every registered secret and every URL's credentials from ``text`` (safe on whole documents:
     hashes and ids survive)."""
@@ -139,7 +146,7 @@ def scrub_known(text: str) -> str:
     for value in _known_longest_first:
         if value in text:
             text = text.replace(value, MASK)
-    if any(name in text for name in _CREDENTIAL_FIELD_NAMES):
+    if _may_name_credential(text):
         text = _CREDENTIAL_FIELD_RE.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
     return mask_url_credentials(text)
 

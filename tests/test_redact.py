@@ -115,6 +115,10 @@ SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEsessionTOKEN/abcdefghijklmnopqrstuvwxyz0
     f'{{"Credentials": {{"SessionToken": "{SESSION_TOKEN}", "secretAccessKey": "{SESSION_TOKEN[:30]}"}}}}',
     f"aws_session_token = {SESSION_TOKEN}",
     f"AWS_SESSION_TOKEN={SESSION_TOKEN}",
+    # Spelled in any case: the name's regex ignores case, and so must the look that decides to run it.
+    f"Aws_Session_Token={SESSION_TOKEN}",
+    f"Secret_Access_Key: {SESSION_TOKEN[:30]} / SESSIONTOKEN: {SESSION_TOKEN}",
+    f"secretaccesskey={SESSION_TOKEN[:30]} sessiontoken={SESSION_TOKEN}",
 ])
 def test_session_tokens_and_secret_keys_are_masked_where_they_are_named(text):
     """A session token has no shape of its own: it is masked by the name in front of it."""
