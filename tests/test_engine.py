@@ -63,6 +63,28 @@ def test_a_crashing_check_is_reported_not_fatal():
     assert f.status is Status.NOT_EVALUATED and "boom" in f.reason and not report.complete
 
 
+def test_a_result_a_check_records_twice_is_reported_once_and_other_checks_keep_theirs():
+    from auditor.check import check
+    from auditor.model import Resource
+
+    res = Resource("aws", "123456789012", "us-east-1", "sqs-queue", "orders")
+    meta = make_check().meta
+
+    def twice(check_id):
+        @check(id=check_id, rule=f"ZZ-{len(check_id)}", title="t", severity=meta.severity, description="d",
+               risk="r", remediation="x", docs=("https://example.com/doc",))
+        def run(inv, rec):
+            for _ in range(2):
+                rec.fail(res, "the same pitfall, recorded twice")
+            rec.fail(res, "another pitfall on the same queue")
+        return run
+
+    report = engine.run(Inventory(None, []), [twice("acme/a"), twice("acme/bb")], target={})
+    assert sorted((f.check_id, f.message) for f in report.findings) == [
+        ("acme/a", "another pitfall on the same queue"), ("acme/a", "the same pitfall, recorded twice"),
+        ("acme/bb", "another pitfall on the same queue"), ("acme/bb", "the same pitfall, recorded twice")]
+
+
 def test_console_script_is_installed():
     script = Path(sys.executable).parent / "auditor"
     proc = subprocess.run([str(script), "version"], capture_output=True, text=True, timeout=60)
