@@ -70,8 +70,8 @@ def test_a_result_a_check_records_twice_is_reported_once_and_other_checks_keep_t
     res = Resource("aws", "123456789012", "us-east-1", "sqs-queue", "orders")
     meta = make_check().meta
 
-    def twice(check_id):
-        @check(id=check_id, rule=f"ZZ-{len(check_id)}", title="t", severity=meta.severity, description="d",
+    def twice(check_id, rule):
+        @check(id=check_id, rule=rule, title="t", severity=meta.severity, description="d",
                risk="r", remediation="x", docs=("https://example.com/doc",))
         def run(inv, rec):
             for _ in range(2):
@@ -79,10 +79,10 @@ def test_a_result_a_check_records_twice_is_reported_once_and_other_checks_keep_t
             rec.fail(res, "another pitfall on the same queue")
         return run
 
-    report = engine.run(Inventory(None, []), [twice("acme/a"), twice("acme/bb")], target={})
+    report = engine.run(Inventory(None, []), [twice("acme/a", "ZZ-3"), twice("acme/b", "ZZ-4")], target={})
     assert sorted((f.check_id, f.message) for f in report.findings) == [
         ("acme/a", "another pitfall on the same queue"), ("acme/a", "the same pitfall, recorded twice"),
-        ("acme/bb", "another pitfall on the same queue"), ("acme/bb", "the same pitfall, recorded twice")]
+        ("acme/b", "another pitfall on the same queue"), ("acme/b", "the same pitfall, recorded twice")]
 
 
 def test_console_script_is_installed():

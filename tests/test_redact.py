@@ -127,6 +127,35 @@ def test_session_tokens_and_secret_keys_are_masked_where_they_are_named(text):
     assert scrub(text) == shown
 
 
+def _credential_names() -> list[str]:
+    """Every name ``_CREDENTIAL_FIELD_RE`` masks the value of, read off the pattern itself (``_?`` both ways)."""
+    import itertools
+    import re
+
+    from auditor.redact import _CREDENTIAL_FIELD_RE
+
+    group = re.match(r"\(\?P<name>([^)]*)\)", _CREDENTIAL_FIELD_RE.pattern)
+    assert group, "the pattern's name group is not where this test reads it"
+    names = []
+    for alternative in group[1].split("|"):
+        parts = alternative.split("_?")
+        for seps in itertools.product(("", "_"), repeat=len(parts) - 1):
+            names.append(parts[0] + "".join(sep + part for sep, part in zip(seps, parts[1:], strict=True)))
+    return names
+
+
+def test_the_look_before_the_name_pattern_lets_through_every_name_it_masks_in_any_case():
+    """The stems the cheap look checks for and the case-insensitive pattern are written apart: every name the
+    pattern knows, lower, upper, capitalised and alternating, reaches the pattern and is masked."""
+    names = _credential_names()
+    assert len(names) == 7  # x-amz-security-token, 2 session tokens, 4 secret access keys
+    for name in names:
+        alternating = "".join(c.upper() if i % 2 else c for i, c in enumerate(name))
+        for spelled in (name, name.upper(), name.title(), alternating):
+            shown = scrub_known(f"{spelled}={SESSION_TOKEN}")
+            assert SESSION_TOKEN not in shown and shown == f"{spelled}={MASK}", spelled
+
+
 def test_words_near_those_names_are_left_alone():
     for text in ("the session token expired", "sessionTokenValidityDurationSeconds: 3600",
                  "SecretAccessKey rotation is on"):
