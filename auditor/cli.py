@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import enum
 import gc
 import logging
@@ -1013,10 +1014,14 @@ def main() -> None:
 
 
 def _exit(code: int) -> None:
-    """Exit with ``code`` without waiting for abandoned work.
+    """Exit with ``code`` without waiting for abandoned work, and without taking the heap apart.
 
     A call still hanging on a worker thread (the deadline passed, or Ctrl-C) would hold the interpreter's
     exit until its timeout: when such threads remain, the streams are flushed and the process ends at once.
+    Otherwise the exit handlers run (``logging``'s flush, a coverage tool's save), the streams are flushed,
+    and the process ends there too: every file the command wrote is closed by then, and what an ordinary exit
+    would add is freeing each object the scan left, one by one (0.26–0.37 s after a 2x benchmark scan's
+    report was written, the interpreter's last act; the operating system takes the memory back at once).
     """
     try:
         sys.stdout.flush()
@@ -1027,6 +1032,10 @@ def _exit(code: int) -> None:
     with suppress(OSError, ValueError):
         sys.stderr.flush()
     busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if busy:
-        os._exit(code)
-    sys.exit(code)
+    if not busy:
+        atexit._run_exitfuncs()
+        with suppress(OSError, ValueError):
+            sys.stdout.flush()
+        with suppress(OSError, ValueError):
+            sys.stderr.flush()
+    os._exit(code)
