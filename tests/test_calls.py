@@ -108,3 +108,27 @@ def test_moto_still_lists_buckets_without_their_region(seeded_aws):
     would never be called by the seeded account), and the demo's call counts drop by one call per bucket."""
     listed = seeded_aws.client("s3").list_buckets(MaxBuckets=10000)["Buckets"]
     assert listed and not any("BucketRegion" in b for b in listed)
+
+
+def test_a_second_prefetch_of_reserved_concurrency_hands_the_pools_nothing(stubbed_aws, monkeypatch):
+    """Each of the four concurrency checks prefetches the reserved concurrency the load already read: the
+    answered functions are not handed to the pools again (at 2x that was 1,536 items per check, after the
+    scan's last response), and nothing is called twice."""
+    lam = stubbed_aws.stub("lambda")
+    arns = [f"arn:aws:lambda:us-east-1:123456789012:function:fn{i}" for i in range(2)]
+    for i in range(2):
+        lam.add_response("get_function_concurrency", {"ReservedConcurrentExecutions": 5 + i},
+                         {"FunctionName": arns[i]})
+    inv = stubbed_aws.inventory()
+    try:
+        region = inv.regions[0]
+        handed: list[list[str]] = []
+        real = region.pools.map_detail
+        monkeypatch.setattr(region.pools, "map_detail", lambda fn, items: handed.append(list(items)) or real(fn, items))
+        region.awslambda.prefetch_reserved([arns[0], f"{arns[0]}:live", arns[1]])
+        region.awslambda.prefetch_reserved([arns[1], f"{arns[0]}:live"])
+        assert handed == [arns, []]
+        assert [region.awslambda.reserved_concurrency(a) for a in arns] == [5, 6]
+        assert inv.stats.calls.get("lambda:GetFunctionConcurrency") == 2
+    finally:
+        inv.close()

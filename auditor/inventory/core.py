@@ -340,6 +340,10 @@ class Memo:
         with self._lock:
             return key in self._done or key in self._futures
 
+    def holds(self, key: Any) -> bool:
+        """Whether ``key`` has been computed (its value or its failure is kept): no lock, no waiting."""
+        return key in self._done
+
 
 class CallGate:
     """At most ``limit`` API requests in flight, shared by every thread that calls through it.
