@@ -94,5 +94,18 @@ def test_a_scan_file_run_does_not_import_pydantic() -> None:
             "cli.main()\nprint('main() returned', file=sys.stderr)")
     run = subprocess.run([sys.executable, "-c", code, str(example)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr[-2000:]
+    assert "main() returned" not in run.stderr
     assert run.stderr.strip().splitlines()[-1] == "False", run.stderr[-2000:]
     assert '"findings"' in run.stdout
+
+
+def test_a_profiled_run_ends_the_ordinary_way_so_the_profile_is_written(tmp_path) -> None:
+    """``main()`` ends the process itself to skip freeing the scan's objects, except under a profiler or tracer,
+    which writes what it measured once ``main()`` has raised SystemExit."""
+    example = Path(__file__).parents[1] / "examples" / "policy-split-deny.json"
+    prof = tmp_path / "scan.prof"
+    run = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "auditor", "scan-file", str(example),
+                          "--format", "json", "--fail-on", "never"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert '"findings"' in run.stdout
+    assert prof.stat().st_size > 0
