@@ -132,3 +132,51 @@ def test_a_second_prefetch_of_reserved_concurrency_hands_the_pools_nothing(stubb
         assert inv.stats.calls.get("lambda:GetFunctionConcurrency") == 2
     finally:
         inv.close()
+
+
+def test_past_the_deadline_reserved_concurrency_read_in_time_is_judged_and_the_rest_is_not(stubbed_aws):
+    """A check that runs after the scan's deadline judges what was read before it (its prefetch has nothing left
+    to wait for) and gets the deadline's reason for anything that was not."""
+    from auditor.inventory.core import NotAvailable, scan_deadline
+
+    lam = stubbed_aws.stub("lambda")
+    arns = [f"arn:aws:lambda:us-east-1:123456789012:function:fn{i}" for i in range(2)]
+    lam.add_response("get_function_concurrency", {"ReservedConcurrentExecutions": 5}, {"FunctionName": arns[0]})
+    inv = stubbed_aws.inventory()
+    try:
+        region = inv.regions[0]
+        region.awslambda.prefetch_reserved([arns[0]])
+        with scan_deadline(0):
+            region.awslambda.prefetch_reserved([arns[0]])  # read in time: nothing to wait for
+            assert region.awslambda.reserved_concurrency(arns[0]) == 5
+            with pytest.raises(NotAvailable) as exc:
+                region.awslambda.prefetch_reserved(arns)
+            assert exc.value.kind == "deadline"
+        assert inv.stats.calls.get("lambda:GetFunctionConcurrency") == 1
+    finally:
+        inv.close()
+
+
+def test_a_prefetch_of_configurations_skips_functions_the_listing_answered(stubbed_aws, monkeypatch):
+    """Unqualified and ``$LATEST`` ARNs are answered by ``ListFunctions``: only a version's or an alias's
+    configuration is handed to the pools (and called), and a second prefetch hands nothing."""
+    lam = stubbed_aws.stub("lambda")
+    base = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+    lam.add_response("list_functions", {"Functions": [
+        {"FunctionName": "fn", "FunctionArn": base, "Timeout": 30}]}, {"MaxItems": 50})
+    lam.add_response("get_function_configuration", {"FunctionName": "fn", "FunctionArn": f"{base}:live",
+                                                    "Timeout": 60}, {"FunctionName": f"{base}:live"})
+    inv = stubbed_aws.inventory()
+    try:
+        region = inv.regions[0]
+        region.awslambda.functions()
+        handed: list[list[str]] = []
+        real = region.pools.map_detail
+        monkeypatch.setattr(region.pools, "map_detail", lambda fn, items: handed.append(list(items)) or real(fn, items))
+        region.awslambda.prefetch_configurations([base, f"{base}:$LATEST", f"{base}:live"])
+        region.awslambda.prefetch_configurations([base, f"{base}:live"])
+        assert handed == [[f"{base}:live"], []]
+        assert region.awslambda.configuration(f"{base}:live").timeout == 60
+        assert inv.stats.calls.get("lambda:GetFunctionConfiguration") == 1
+    finally:
+        inv.close()

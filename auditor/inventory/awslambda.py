@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -117,8 +119,10 @@ class LambdaInventory:
 
     def prefetch_configurations(self, function_arns: list[str]) -> None:
         memo = self._r.memo
-        listed = capture(self.functions) if memo.holds("lambda.functions") else {}
-        listed = listed if isinstance(listed, dict) else {}
+        listed: dict = {}
+        if memo.holds("lambda.functions"):
+            with contextlib.suppress(Exception):  # a failed listing: configuration() says why, item by item
+                listed = self.functions()
 
         def read(a: str) -> bool:
             base, qualifier = function_parts(a)
