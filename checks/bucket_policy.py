@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,8 @@ from auditor.inventory import Inventory
 from auditor.inventory.core import NotAvailable
 from auditor.model import Confidence, Resource, Severity
 from auditor.policy import Analysis, Decision, Policy, Principal, analyze, parse
+from auditor.policy import bucket as bucket_verdicts
+from auditor.policy.bucket import Verdict
 from auditor.policy.context import NETWORK_KEYS, can_co_occur
 from auditor.policy.evaluate import matcher_truth
 
@@ -101,13 +102,45 @@ def readable_subjects(inv: Inventory, rec: Recorder) -> Iterator[tuple[Subject, 
 
 
 def full_analysis(inv: Inventory, subject: Subject) -> Analysis:
-    """Every S3 action class × every request context (shared by BP-2 and BP-4)."""
+    """Every S3 action class × every request context: what BP-2's and BP-4's verdicts are read off."""
     assert subject.policy is not None
-    key = ("policy.analysis", _digest(subject.policy.raw), subject.bucket, subject.owner)
-    return inv.memo.get(key, lambda: analyze(subject.policy, bucket=subject.bucket, owner=subject.owner))
+    return bucket_verdicts.analyze_full(subject.policy, subject.bucket, subject.owner)
 
 
-def undetermined(rec: Recorder, subject: Subject, a: Analysis, question: str) -> bool:
+def _verdict_key(subject: Subject) -> tuple:
+    assert subject.policy is not None
+    return ("policy.verdict", _digest(subject.policy.raw), subject.bucket, subject.owner)
+
+
+def verdict(inv: Inventory, subject: Subject) -> Verdict:
+    """BP-2's and BP-4's answers for ``subject`` (computed once for both)."""
+    assert subject.policy is not None
+    return inv.memo.get(_verdict_key(subject), lambda: bucket_verdicts.judge(
+        subject.policy, full_analysis(inv, subject), subject.bucket, subject.owner))
+
+
+def judged(inv: Inventory, rec: Recorder) -> Iterator[tuple[Subject, Policy, Verdict]]:
+    """Every readable subject with its verdict. The verdicts not computed yet are computed together — on a
+    helper process when there are many (:mod:`auditor.offload`: the analyses' CPU then leaves the GIL to the
+    scan's I/O)."""
+    subs = list(readable_subjects(inv, rec))
+    todo = [(s, p) for s, p in subs if not inv.memo.holds(_verdict_key(s))]
+    if len(todo) < inv.offload.min_items:  # computed here, one by one, as the check asks
+        for s, p in subs:
+            yield s, p, verdict(inv, s)
+        return
+    answers = inv.offload.starmap(bucket_verdicts.judge_document,
+                                  [(p.raw, s.bucket, s.owner) for s, p in todo])
+    fresh = {id(s): v for (s, _), v in zip(todo, answers, strict=True)}
+    for s, p in subs:
+        if id(s) in fresh:
+            got = fresh[id(s)]
+            yield s, p, inv.memo.get(_verdict_key(s), lambda got=got: got)
+        else:
+            yield s, p, verdict(inv, s)
+
+
+def undetermined(rec: Recorder, subject: Subject, a: Analysis | Verdict, question: str) -> bool:
     """Record ``subject`` as not evaluated when ``a`` does not cover every request: a verdict read from part
     of the requests could be a lock-out that is not one, or a pass for a public policy."""
     if a.complete:
@@ -205,38 +238,6 @@ def negated_conditions_or(inv: Inventory, rec: Recorder) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # BP-2
 # ------------------------------------------------------------------------------------------------------------
-def _lockouts(inv: Inventory, subject: Subject, a: Analysis) -> list[dict[str, Any]]:
-    """Action classes that every request context is denied for, not by one deliberate unconditional Deny."""
-    action_dim = a.dim("action")
-    assert action_dim is not None
-    out = []
-    for atom in action_dim.atoms:
-        rows = [r for r in a.rows if "action" not in r.cells or r.cells["action"].covers(atom.sig)]
-        if not rows or any(r.decision is not Decision.DENIED for r in rows):
-            continue
-        uncond = [st for st in a.policy.statements if st.effect == "Deny" and not st.clauses and not st.broken]
-        if uncond:
-            sub = dataclasses.replace(a.policy, statements=tuple(uncond))
-            alone = analyze(sub, action=atom.value, bucket=subject.bucket, owner=subject.owner)
-            if all(r.decision is Decision.DENIED for r in alone.rows):
-                continue  # a deliberate "nobody may do this" (e.g. Deny s3:DeleteBucket to *)
-        out.append({"atom": atom, "rows": rows})
-    return out
-
-
-def _by_path(a: Analysis, rows) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for r in rows:
-        path = r.cells["path"].label if "path" in r.cells else "every network path"
-        detail = [r.cells[n].label for n in r.cells if n not in ("action", "path", "resource")]
-        where = path + (f" ({', '.join(detail)})" if detail else "")
-        out.setdefault(where, [])
-        for s in r.statements:
-            if s not in out[where]:
-                out[where].append(s)
-    return out
-
-
 @check(
     id="s3-policy/deny-lockout",
     rule="BP-2",
@@ -266,33 +267,29 @@ def _by_path(a: Analysis, rows) -> dict[str, list[str]]:
     requires=_REQUIRES,
 )
 def deny_lockout(inv: Inventory, rec: Recorder) -> None:
-    for subject, _ in readable_subjects(inv, rec):
-        a = full_analysis(inv, subject)
-        if undetermined(rec, subject, a, "whether some action is denied to everyone"):
+    for subject, _, v in judged(inv, rec):
+        if undetermined(rec, subject, v, "whether some action is denied to everyone"):
             continue
-        locked = _lockouts(inv, subject, a)
-        if not locked:
+        locked = v.lockout
+        if locked is None:
             rec.ok(subject.resource, f"{subject.name}: every action can be performed by some request")
             continue
-        actions = [m for item in locked for m in item["atom"].members]
-        other = "any other S3 action" in actions
-        shown = sorted((x for x in actions if x != "any other S3 action"),
+        actions = locked.actions
+        other = bucket_verdicts.OTHER_ACTION in actions
+        shown = sorted((x for x in actions if x != bucket_verdicts.OTHER_ACTION),
                        key=lambda x: (x.lower() != "s3:getobject", x.lower()))
         head = ", ".join(shown[:4]) + (f" and {len(shown) - 4} more" if len(shown) > 4 else "")
         if other:
             head = f"{head}, or any S3 action the policy does not name" if head else "any S3 action"
-        first = next((i for i in locked if any(m.lower() == "s3:getobject" for m in i["atom"].members)), locked[0])
-        paths = _by_path(a, first["rows"])
-        how = "; ".join(f"{where}: denied by {', '.join(sts)}" for where, sts in paths.items())
+        how = "; ".join(f"{where}: denied by {', '.join(sts)}" for where, sts in locked.paths.items())
         rec.fail(
             subject.resource,
             f"{subject.name}: nobody can perform {head}: the Deny statements together cover every request — "
             f"{how}.",
             evidence={
                 "actions": shown,
-                "paths": {w: s for w, s in paths.items()},
-                "rows": [{"context": {d.name: a.cell_text(r, d) for d in a.shown_dims()},
-                          "statements": list(r.statements)} for r in first["rows"][:50]],
+                "paths": {w: list(s) for w, s in locked.paths.items()},
+                "rows": [dict(r) for r in locked.rows],
             },
             key="lockout",
         )
@@ -380,33 +377,6 @@ def malformed_document(inv: Inventory, rec: Recorder) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # BP-4
 # ------------------------------------------------------------------------------------------------------------
-def public_rows(a: Analysis, decision: Decision = Decision.ALLOWED) -> list[Any]:
-    """Allowed rows that an outsider (anonymous, or any other account, from any network) can reach."""
-    out = []
-    for r in a.rows:
-        if r.decision is not decision:
-            continue
-        ok = True
-        for name, atom in r.cells.items():
-            d = a.dim(name)
-            if d is None:
-                continue
-            if (name == "principal" or d.category == "restricting") and not atom.outsider:
-                ok = False
-                break
-        if ok:
-            out.append(r)
-    return out
-
-
-def _needs_weak(a: Analysis, row) -> bool:
-    for name, atom in row.cells.items():
-        d = a.dim(name)
-        if d is not None and d.category == "weak" and not atom.outsider:
-            return True
-    return False
-
-
 @check(
     id="s3-policy/public-access",
     rule="BP-4",
@@ -437,19 +407,17 @@ def _needs_weak(a: Analysis, row) -> bool:
     requires=(*_REQUIRES, "s3.public_access"),
 )
 def public_access(inv: Inventory, rec: Recorder) -> None:
-    for subject, policy in readable_subjects(inv, rec):
+    for subject, policy, v in judged(inv, rec):
         if not any(st.effect in ("Allow", "") for st in policy.statements):  # "": unreadable, maybe an Allow
             rec.ok(subject.resource, f"{subject.name}: the policy has no Allow statement, so it grants nothing and "
                    "cannot make the bucket public")
             continue
-        a = full_analysis(inv, subject)
-        if undetermined(rec, subject, a, "whether anyone may access the bucket"):
+        if undetermined(rec, subject, v, "whether anyone may access the bucket"):
             continue
-        rows = public_rows(a)
-        if not rows:
-            unknown = public_rows(a, Decision.UNKNOWN)
-            if unknown:
-                stmts = sorted({s for r in unknown for s in r.statements})
+        public = v.public
+        if public is None:
+            if v.public_unknown:
+                stmts = list(v.public_unknown)
                 rec.fail(
                     subject.resource,
                     f"{subject.name}: whether anyone may access the bucket depends on statement(s) "
@@ -462,20 +430,15 @@ def public_access(inv: Inventory, rec: Recorder) -> None:
                 continue
             rec.ok(subject.resource, f"{subject.name}: no request from an unnamed principal or network is allowed")
             continue
-        strong = [r for r in rows if not _needs_weak(a, r)]
-        use = strong or rows
-        actions = sorted({m for r in use for m in (r.cells["action"].members if "action" in r.cells else ("s3:*",))},
-                         key=str.lower)
-        stmts = sorted({s for r in use for s in r.statements})
-        who = sorted({r.cells["principal"].label if "principal" in r.cells else "anyone" for r in use})
+        strong = public.strong
+        actions = list(public.actions)
+        stmts = list(public.statements)
+        who = list(public.who)
         severity = Severity.HIGH if strong else Severity.MEDIUM
         ev: dict[str, Any] = {"actions": actions, "statements": stmts, "who": who}
         if not strong:
-            needed = Counter(f"{r.cells[n].label} for {a.dim(n).title}" for r in rows  # type: ignore[union-attr]
-                             for n in r.cells if a.dim(n) is not None and a.dim(n).category == "weak"  # type: ignore[union-attr]
-                             and not r.cells[n].outsider)
             # the values most of the public rows need first: those are what stands in the way
-            ev["only_weak_conditions"] = sorted(needed, key=lambda w: (-needed[w], w))
+            ev["only_weak_conditions"] = list(public.only_weak_conditions)
         note = ""
         bpa_errors: list[NotAvailable] = []
         if subject.live_bucket is not None:

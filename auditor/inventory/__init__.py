@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..model import Resource
+from ..offload import Offload
 from .aws import AwsAccount
 from .core import CallStats, ConfigurationError, Memo, NotAvailable, Pools, capture
 
@@ -137,6 +138,7 @@ class Inventory:
         self._own_pools = pools is None
         self.pools = pools if pools is not None else Pools(workers)
         self.memo = Memo()
+        self.offload = Offload()  # pure CPU-bound judging on a helper process (auditor.offload)
         self.account = aws.account_id() if aws is not None else ""
         self.partition = "aws"
         self.regions = [RegionInventory(self, r) for r in dict.fromkeys(regions)] if aws is not None else []
