@@ -287,7 +287,9 @@ class Bench:
         own = json.loads(measured.read_text() or "{}")
         measured.unlink(missing_ok=True)
         run = Run(what, workers, own.get("wall", wall), own.get("cpu", usage.ru_utime + usage.ru_stime),
-                  own.get("maxrss_kb", usage.ru_maxrss) / 1024, {}, seen, server_cpu, code=proc.returncode,
+                  # the peak of the command's own process, or of it and a helper process it started, summed
+                  max(own.get("maxrss_kb", usage.ru_maxrss), own.get("maxrss_tree_kb", 0)) / 1024, {}, seen,
+                  server_cpu, code=proc.returncode,
                   instructions=_instructions(counted))
         counted.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # a server without the timeline

@@ -84,3 +84,20 @@ def test_instructions_are_read_from_perf_stat_or_reported_missing(tmp_path):
     out.write_text("<not supported>,,instructions,0,100.00,,\n")
     assert bench_scan._instructions(out) is None
     assert bench_scan._instructions(tmp_path / "absent.txt") is None
+
+
+def test_measure_reports_a_command_and_its_helper_process_summed(tmp_path):
+    """ru_maxrss is the largest single process; a command whose helper holds memory while it runs is reported
+    with the two summed (benchmarks/measure.py samples them)."""
+    import json
+    import subprocess
+
+    helper = "x = b'x' * 60_000_000; import time; time.sleep(0.6)"
+    parent = f"import subprocess, sys; y = b'y' * 30_000_000; subprocess.run([sys.executable, '-c', {helper!r}])"
+    out = tmp_path / "m.json"
+    run = subprocess.run([sys.executable, "-m", "benchmarks.measure", str(out), "--", sys.executable, "-c", parent],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    got = json.loads(out.read_text())
+    assert got["maxrss_kb"] >= 60_000  # the helper alone
+    assert got["maxrss_tree_kb"] >= got["maxrss_kb"] + 25_000  # and the command's own 30 MB beside it
