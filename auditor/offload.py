@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import subprocess
 import sys
 import threading
@@ -43,25 +44,38 @@ CHUNK = 16
 IN_HELPER = False
 
 #: The helper's first message is the parent's ``sys.path``, read with nothing but the standard library.
-_BOOT = ("import sys, pickle; i = sys.stdin.buffer; n = int.from_bytes(i.read(8), 'big'); "
+_BOOT = ("import sys, pickle; i = sys.stdin.buffer; n = int.from_bytes(i.read(16)[8:], 'big'); "
          "sys.path[:] = pickle.loads(i.read(n)); from auditor.offload import _serve; _serve()")
+
+
+_MAGIC = b"AUDITOR1"
+#: No answer or chunk is near this: anything larger is not a frame of ours (a stray print on the pipe).
+_MAX_FRAME = 1 << 28
 
 
 def _send(out: IO[bytes], value: Any) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(8, "big") + data)
+    out.write(_MAGIC + len(data).to_bytes(8, "big") + data)
     out.flush()
 
 
+def _read_exact(src: IO[bytes], n: int) -> bytes:
+    parts, left = [], n
+    while left:
+        got = src.read(left)
+        if not got:
+            raise EOFError("the helper process ended")
+        parts.append(got)
+        left -= len(got)
+    return b"".join(parts)
+
+
 def _receive(src: IO[bytes]) -> Any:
-    head = src.read(8)
-    if len(head) < 8:
-        raise EOFError("the helper process ended")
-    n = int.from_bytes(head, "big")
-    data = src.read(n)
-    if len(data) < n:
-        raise EOFError("the helper process ended mid-answer")
-    return pickle.loads(data)
+    head = _read_exact(src, len(_MAGIC) + 8)
+    n = int.from_bytes(head[len(_MAGIC):], "big")
+    if head[:len(_MAGIC)] != _MAGIC or n > _MAX_FRAME:
+        raise ValueError("the helper process wrote something else than its answers")
+    return pickle.loads(_read_exact(src, n))
 
 
 def _serve() -> None:
@@ -73,6 +87,7 @@ def _serve() -> None:
     IN_HELPER = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     src, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything printed is not an answer
     while True:
         try:
             fn, chunk = _receive(src)
@@ -92,9 +107,26 @@ def _processors() -> int:
         return os.cpu_count() or 1
 
 
+def _python() -> str | None:
+    """The interpreter to start: this one, unless the program is frozen or embedded (``sys.executable`` is then
+    the program itself, or a host that would read ``-c`` its own way)."""
+    exe = sys.executable
+    if getattr(sys, "frozen", False) or not exe or not os.path.basename(exe).lower().startswith("python"):
+        return None
+    return exe
+
+
+#: What the helper's environment keeps: it needs none of the scan's credentials or keys.
+_ENV_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT")
+
+#: Helpers alive at once in this process (a multi-account run judges several accounts at a time): one per
+#: processor beyond the first; an account that finds none free computes its batch itself.
+_helpers = threading.BoundedSemaphore(max(1, _processors() - 1))
+
+
 class Offload:
-    """Hands batches of work to a helper process (see the module), one process per batch. Not thread-safe: the
-    engine's thread uses it."""
+    """Hands batches of work to a helper process (see the module), one process per batch. Not thread-safe: one
+    account's engine thread uses it."""
 
     def __init__(self, *, min_items: int = MIN_ITEMS) -> None:
         self.min_items = min_items
@@ -106,9 +138,11 @@ class Offload:
         enough of them and it works; otherwise, or from the first chunk it could not answer, here."""
         items = list(items)
         done = 0
-        if len(items) >= self.min_items and not self.failed and _processors() > 1:
+        python = _python()
+        if (len(items) >= self.min_items and not self.failed and python is not None and _processors() > 1
+                and _helpers.acquire(blocking=False)):
             try:
-                for answer in self._remote(fn, items):
+                for answer in self._remote(python, fn, items):
                     done += 1
                     self.sent += 1
                     yield answer
@@ -116,13 +150,18 @@ class Offload:
                 self.failed = f"{type(exc).__name__}: {exc}"
                 log.info("helper process failed after %d of %d items (%s); computing the rest here", done,
                          len(items), self.failed)
+            finally:
+                _helpers.release()
         for args in items[done:]:
             yield fn(*args)
 
-    def _remote(self, fn: Callable[..., R], items: list[tuple]) -> Iterator[R]:
+    def _remote(self, python: str, fn: Callable[..., R], items: list[tuple]) -> Iterator[R]:
         chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-        proc = subprocess.Popen([sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)
+        # -I: the current directory is not on the path (a pickle.py there would run) nor are PYTHON* variables
+        # read; the helper gets this process's sys.path in its first message instead.
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT}
+        proc = subprocess.Popen([python, "-I", "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=env, bufsize=0)
         assert proc.stdin is not None and proc.stdout is not None
         feeder_error: list[BaseException] = []
 
@@ -139,8 +178,10 @@ class Offload:
 
         feeder = threading.Thread(target=feed, name="auditor-offload-feed", daemon=True)
         feeder.start()
+        finished = False
         try:
             for _ in chunks:
+                _wait_readable(proc.stdout)
                 try:
                     status, answer = _receive(proc.stdout)
                 except EOFError:
@@ -150,8 +191,9 @@ class Offload:
                 if status != "ok":
                     raise RuntimeError(f"the helper process could not compute a chunk ({answer})")
                 yield from answer
+            finished = True
         finally:
-            if proc.poll() is None and (feeder.is_alive() or not proc.stdin.closed):
+            if not finished:  # an error, Ctrl-C, or a reader that stopped early: nothing more is wanted
                 proc.kill()
             proc.stdout.close()
             feeder.join(timeout=5)
@@ -160,6 +202,20 @@ class Offload:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _wait_readable(src: IO[bytes]) -> None:
+    """Wait for the helper's next answer no later than the scan's deadline (the rest is then computed here,
+    as it would have been without a helper: the deadline bounds waiting for data, not judging)."""
+    from .inventory.core import active_deadline
+
+    deadline = active_deadline()
+    left = deadline.remaining()
+    if left is None:
+        return
+    ready, _, _ = select.select([src], [], [], left)
+    if not ready:
+        raise TimeoutError(deadline.reason)
 
 
 __all__ = ["Offload", "MIN_ITEMS"]

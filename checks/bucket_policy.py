@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from auditor.inventory.core import NotAvailable
 from auditor.model import Confidence, Resource, Severity
 from auditor.policy import Analysis, Decision, Policy, Principal, analyze, parse
 from auditor.policy import bucket as bucket_verdicts
-from auditor.policy.bucket import Verdict
+from auditor.policy.bucket import BucketVerdict
 from auditor.policy.context import NETWORK_KEYS, can_co_occur
 from auditor.policy.evaluate import matcher_truth
 
@@ -112,35 +112,35 @@ def _verdict_key(subject: Subject) -> tuple:
     return ("policy.verdict", _digest(subject.policy.raw), subject.bucket, subject.owner)
 
 
-def verdict(inv: Inventory, subject: Subject) -> Verdict:
+def verdict(inv: Inventory, subject: Subject) -> BucketVerdict:
     """BP-2's and BP-4's answers for ``subject`` (computed once for both)."""
     assert subject.policy is not None
     return inv.memo.get(_verdict_key(subject), lambda: bucket_verdicts.judge(
         subject.policy, full_analysis(inv, subject), subject.bucket, subject.owner))
 
 
-def judged(inv: Inventory, rec: Recorder) -> Iterator[tuple[Subject, Policy, Verdict]]:
-    """Every readable subject with its verdict. The verdicts not computed yet are computed together — on a
-    helper process when there are many (:mod:`auditor.offload`: the analyses' CPU then leaves the GIL to the
-    scan's I/O)."""
+def judged(inv: Inventory, rec: Recorder, wanted: Callable[[Policy], bool] = lambda _: True
+           ) -> Iterator[tuple[Subject, Policy, BucketVerdict | None]]:
+    """Every readable subject with its verdict (None for a policy ``wanted`` says the check does not need one).
+    The verdicts not computed yet are computed together — on a helper process when there are many
+    (:mod:`auditor.offload`: the analyses' CPU then leaves the GIL to the scan's I/O) — and handed out in
+    order as they arrive."""
     subs = list(readable_subjects(inv, rec))
-    todo = [(s, p) for s, p in subs if not inv.memo.holds(_verdict_key(s))]
-    if len(todo) < inv.offload.min_items:  # computed here, one by one, as the check asks
-        for s, p in subs:
-            yield s, p, verdict(inv, s)
-        return
+    todo = {id(s): s for s, p in subs if wanted(p) and not inv.memo.holds(_verdict_key(s))}
     answers = inv.offload.starmap(bucket_verdicts.judge_document,
-                                  [(p.raw, s.bucket, s.owner) for s, p in todo])
-    fresh = {id(s): v for (s, _), v in zip(todo, answers, strict=True)}
+                                  [(s.policy.raw, s.bucket, s.owner) for s in todo.values()  # type: ignore[union-attr]
+                                   ]) if len(todo) >= inv.offload.min_items else None
     for s, p in subs:
-        if id(s) in fresh:
-            got = fresh[id(s)]
+        if not wanted(p):
+            yield s, p, None
+        elif answers is not None and id(s) in todo:
+            got = next(answers)
             yield s, p, inv.memo.get(_verdict_key(s), lambda got=got: got)
         else:
             yield s, p, verdict(inv, s)
 
 
-def undetermined(rec: Recorder, subject: Subject, a: Analysis | Verdict, question: str) -> bool:
+def undetermined(rec: Recorder, subject: Subject, a: Analysis | BucketVerdict, question: str) -> bool:
     """Record ``subject`` as not evaluated when ``a`` does not cover every request: a verdict read from part
     of the requests could be a lock-out that is not one, or a pass for a public policy."""
     if a.complete:
@@ -268,6 +268,7 @@ def negated_conditions_or(inv: Inventory, rec: Recorder) -> None:
 )
 def deny_lockout(inv: Inventory, rec: Recorder) -> None:
     for subject, _, v in judged(inv, rec):
+        assert v is not None
         if undetermined(rec, subject, v, "whether some action is denied to everyone"):
             continue
         locked = v.lockout
@@ -377,6 +378,10 @@ def malformed_document(inv: Inventory, rec: Recorder) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # BP-4
 # ------------------------------------------------------------------------------------------------------------
+def _may_allow(policy: Policy) -> bool:
+    return any(st.effect in ("Allow", "") for st in policy.statements)  # "": unreadable, maybe an Allow
+
+
 @check(
     id="s3-policy/public-access",
     rule="BP-4",
@@ -407,8 +412,8 @@ def malformed_document(inv: Inventory, rec: Recorder) -> None:
     requires=(*_REQUIRES, "s3.public_access"),
 )
 def public_access(inv: Inventory, rec: Recorder) -> None:
-    for subject, policy, v in judged(inv, rec):
-        if not any(st.effect in ("Allow", "") for st in policy.statements):  # "": unreadable, maybe an Allow
+    for subject, _, v in judged(inv, rec, _may_allow):
+        if v is None:
             rec.ok(subject.resource, f"{subject.name}: the policy has no Allow statement, so it grants nothing and "
                    "cannot make the bucket public")
             continue

@@ -20,7 +20,7 @@ from auditor.checks import bucket_policy as bp
 from auditor import engine, offload
 from auditor.inventory import FileInputs, Inventory
 from auditor.offload import Offload
-from auditor.policy.bucket import Verdict, judge_document
+from auditor.policy.bucket import BucketVerdict, judge_document
 from tests.policy.test_scale import blocked_by_tag, team_prefixes_and_tagged_rw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,12 @@ if str(ROOT) not in sys.path:  # benchmarks/ is part of the repository, not of t
 from benchmarks import account  # noqa: E402
 
 OWNER = account.ACCOUNT
+
+
+@pytest.fixture(autouse=True)
+def two_processors(monkeypatch):
+    """The helper is for machines with a processor to spare: these tests run it on any runner."""
+    monkeypatch.setattr(offload, "_processors", lambda: 2)
 
 
 def _documents() -> list[tuple[str, dict]]:
@@ -143,4 +149,88 @@ def test_verdicts_are_small_enough_to_send():
 
     sizes = [len(pickle.dumps(judge_document(json.dumps(doc), name, OWNER))) for name, doc in _documents()]
     assert max(sizes) < 20_000
-    assert isinstance(judge_document(json.dumps(_documents()[0][1]), "b", OWNER), Verdict)
+    assert isinstance(judge_document(json.dumps(_documents()[0][1]), "b", OWNER), BucketVerdict)
+
+
+def test_one_processor_keeps_the_work_here(monkeypatch):
+    monkeypatch.setattr(offload, "_processors", lambda: 1)
+    helper = Offload(min_items=1)
+    assert list(helper.starmap(pow, [(2, n) for n in range(20)])) == [2**n for n in range(20)]
+    assert helper.sent == 0 and not helper.failed
+
+
+def test_a_frozen_program_keeps_the_work_here(monkeypatch):
+    """A frozen program's ``sys.executable`` is the program itself: ``-c`` would be one of its own options."""
+    monkeypatch.setattr(offload.sys, "frozen", True, raising=False)
+    helper = Offload(min_items=1)
+    assert list(helper.starmap(pow, [(2, n) for n in range(20)])) == [2**n for n in range(20)]
+    assert helper.sent == 0
+
+
+def _secret_seen(_: int) -> str | None:
+    return os.environ.get("AWS_SECRET_ACCESS_KEY")
+
+
+def test_the_helper_gets_none_of_the_scans_credentials(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    helper = Offload(min_items=1)
+    assert list(helper.starmap(_secret_seen, [(n,) for n in range(20)])) == [None] * 20
+    assert helper.sent == 20
+
+
+def test_a_module_in_the_working_directory_is_not_run_by_the_helper(tmp_path, monkeypatch):
+    """``python -c`` puts the working directory first on the path: a ``pickle.py`` there (an untrusted
+    checkout) would run with the helper's first import. The helper starts isolated (-I)."""
+    marker = tmp_path / "ran"
+    (tmp_path / "pickle.py").write_text(f"open({str(marker)!r}, 'w').close()\nfrom _pickle import *\n")
+    monkeypatch.chdir(tmp_path)
+    helper = Offload(min_items=1)
+    assert list(helper.starmap(pow, [(2, n) for n in range(20)])) == [2**n for n in range(20)]
+    assert helper.sent == 20 and not marker.exists()
+
+
+def _chatty(n: int) -> int:
+    print("a stray line on standard output")
+    return n + 1
+
+
+def test_what_the_function_prints_does_not_break_the_answers():
+    helper = Offload(min_items=1)
+    assert list(helper.starmap(_chatty, [(n,) for n in range(20)])) == list(range(1, 21))
+    assert helper.sent == 20
+
+
+def _slow_in_the_helper(n: int) -> int:
+    if offload.IN_HELPER:
+        import time
+
+        time.sleep(30)
+    return n
+
+
+def test_past_the_scan_deadline_the_rest_is_computed_here_at_once():
+    """The deadline bounds waiting for data, not judging: the helper is not waited for past it, and the
+    verdicts are computed here, as without a helper."""
+    import time
+
+    from auditor.inventory.core import scan_deadline
+
+    helper = Offload(min_items=1)
+    t0 = time.monotonic()
+    with scan_deadline(0.5):
+        got = list(helper.starmap(_slow_in_the_helper, [(n,) for n in range(20)]))
+    assert got == list(range(20)) and helper.sent == 0
+    assert "deadline" in helper.failed and time.monotonic() - t0 < 10
+
+
+def test_several_accounts_at_once_share_the_spare_processors(monkeypatch):
+    """A multi-account run judges accounts side by side: with every helper slot taken, a batch is computed
+    here."""
+    monkeypatch.setattr(offload, "_helpers", __import__("threading").BoundedSemaphore(1))
+    offload._helpers.acquire()
+    try:
+        helper = Offload(min_items=1)
+        assert list(helper.starmap(pow, [(2, n) for n in range(20)])) == [2**n for n in range(20)]
+        assert helper.sent == 0 and not helper.failed
+    finally:
+        offload._helpers.release()

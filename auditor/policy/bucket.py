@@ -43,7 +43,7 @@ class PublicAccess:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class BucketVerdict:
     """BP-2's and BP-4's answers for one bucket policy, from one analysis (``complete``/``notes``: the
     analysis's own; an incomplete one answers nothing)."""
 
@@ -54,7 +54,7 @@ class Verdict:
     public_unknown: tuple[str, ...] = ()  # no public request, but these uninterpretable statements may allow one
 
 
-def judge_document(document: Any, bucket: str | None, owner: str | None) -> Verdict:
+def judge_document(document: Any, bucket: str | None, owner: str | None) -> BucketVerdict:
     """:func:`judge` of a policy document as read (JSON text or value): what a second interpreter is sent."""
     policy = parse(document, kind="resource")
     return judge(policy, analyze_full(policy, bucket, owner), bucket, owner)
@@ -65,10 +65,10 @@ def analyze_full(policy: Policy, bucket: str | None, owner: str | None) -> Analy
     return analyze(policy, bucket=bucket, owner=owner)
 
 
-def judge(policy: Policy, a: Analysis, bucket: str | None, owner: str | None) -> Verdict:
+def judge(policy: Policy, a: Analysis, bucket: str | None, owner: str | None) -> BucketVerdict:
     if not a.complete:
-        return Verdict(False, tuple(a.notes))
-    return Verdict(True, tuple(a.notes), _lockout(policy, a, bucket, owner), *_public(a))
+        return BucketVerdict(False, tuple(a.notes))
+    return BucketVerdict(True, tuple(a.notes), _lockout(policy, a, bucket, owner), *_public(a))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -170,4 +170,4 @@ def _public(a: Analysis) -> tuple[PublicAccess | None, tuple[str, ...]]:
     ), ()
 
 
-__all__ = ["Lockout", "PublicAccess", "Verdict", "judge", "judge_document", "public_rows", "OTHER_ACTION"]
+__all__ = ["Lockout", "PublicAccess", "BucketVerdict", "judge", "judge_document", "public_rows", "OTHER_ACTION"]
