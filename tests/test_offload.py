@@ -86,6 +86,17 @@ def test_bp2_and_bp4_report_the_same_with_and_without_the_helper():
     assert {rule for rule, *_ in helped} >= {"s3-policy/deny-lockout", "s3-policy/public-access"}
 
 
+def test_an_account_of_a_few_dozen_policies_is_judged_in_the_scans_own_process():
+    """The helper's 16-20 MB would be the larger cost there (the 0.25x benchmark account: 68 policies)."""
+    inv = Inventory(None, [], files=FileInputs(policies=[(f"{n}.json", d) for n, d in _documents()]))
+    try:
+        assert len(_documents()) < inv.offload.min_items == offload.MIN_ITEMS
+        engine.run(inv, bp.CHECKS, target={})
+        assert inv.offload.sent == 0
+    finally:
+        inv.close()
+
+
 def test_a_batch_below_the_threshold_stays_here():
     helper = Offload(min_items=3)
     assert list(helper.starmap(pow, [(2, 3), (3, 2)])) == [8, 9]
