@@ -42,6 +42,9 @@ R = TypeVar("R")
 MIN_ITEMS = 128
 #: Items sent at a time: one message each way per chunk, and answers come back while the rest is computed.
 CHUNK = 16
+#: A helper that sends nothing for this long is taken for hung, and the rest is computed here. Not the scan's
+#: deadline: that bounds waiting for data, not judging, and a scan past it still judges what it read.
+ANSWER_TIMEOUT = 120.0
 
 #: True in a helper process (set by :func:`_serve`).
 IN_HELPER = False
@@ -58,7 +61,9 @@ _MAX_FRAME = 1 << 28
 
 def _send(out: IO[bytes], value: Any) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_MAGIC + len(data).to_bytes(8, "big") + data)
+    view = memoryview(_MAGIC + len(data).to_bytes(8, "big") + data)
+    while view:  # an unbuffered pipe may take part of it (a signal during the write)
+        view = view[out.write(view) or 0:]
     out.flush()
 
 
@@ -116,6 +121,8 @@ def _python() -> str | None:
     exe = sys.executable
     if getattr(sys, "frozen", False) or not exe or not os.path.basename(exe).lower().startswith("python"):
         return None
+    if os.name == "nt":  # waiting for an answer uses select() on a pipe, which Windows has only for sockets
+        return None
     return exe
 
 
@@ -160,8 +167,9 @@ class Offload:
 
     def _remote(self, python: str, fn: Callable[..., R], items: list[tuple]) -> Iterator[R]:
         chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-        # -I: the current directory is not on the path (a pickle.py there would run) nor are PYTHON* variables
-        # read; the helper gets this process's sys.path in its first message instead.
+        # -I: the helper's own start-up (its first import, pickle) does not look in the working directory (a
+        # pickle.py there would run) nor read PYTHON* variables; it then takes this process's sys.path, from
+        # its first message, and is exactly as exposed as this process is.
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT}
         proc = subprocess.Popen([python, "-I", "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, env=env, bufsize=0)
@@ -184,7 +192,9 @@ class Offload:
         finished = False
         try:
             for _ in chunks:
-                _wait_readable(proc.stdout)
+                ready, _, _ = select.select([proc.stdout], [], [], ANSWER_TIMEOUT)
+                if not ready:
+                    raise TimeoutError(f"no answer from the helper process in {ANSWER_TIMEOUT:g} s")
                 try:
                     status, answer = _receive(proc.stdout)
                 except EOFError:
@@ -205,20 +215,6 @@ class Offload:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-def _wait_readable(src: IO[bytes]) -> None:
-    """Wait for the helper's next answer no later than the scan's deadline (the rest is then computed here,
-    as it would have been without a helper: the deadline bounds waiting for data, not judging)."""
-    from .inventory.core import active_deadline
-
-    deadline = active_deadline()
-    left = deadline.remaining()
-    if left is None:
-        return
-    ready, _, _ = select.select([src], [], [], left)
-    if not ready:
-        raise TimeoutError(deadline.reason)
 
 
 __all__ = ["Offload", "MIN_ITEMS"]

@@ -130,14 +130,18 @@ def judged(inv: Inventory, rec: Recorder, wanted: Callable[[Policy], bool] = lam
     answers = inv.offload.starmap(bucket_verdicts.judge_document,
                                   [(s.policy.raw, s.bucket, s.owner) for s in todo.values()  # type: ignore[union-attr]
                                    ]) if len(todo) >= inv.offload.min_items else None
-    for s, p in subs:
-        if not wanted(p):
-            yield s, p, None
-        elif answers is not None and id(s) in todo:
-            got = next(answers)
-            yield s, p, inv.memo.get(_verdict_key(s), lambda got=got: got)
-        else:
-            yield s, p, verdict(inv, s)
+    try:
+        for s, p in subs:
+            if not wanted(p):
+                yield s, p, None
+            elif answers is not None and id(s) in todo:
+                got = next(answers)
+                yield s, p, inv.memo.get(_verdict_key(s), lambda got=got: got)
+            else:
+                yield s, p, verdict(inv, s)
+    finally:
+        if answers is not None:  # (a check that stopped early: the helper ends now, not when this is collected)
+            answers.close()
 
 
 def undetermined(rec: Recorder, subject: Subject, a: Analysis | BucketVerdict, question: str) -> bool:

@@ -219,19 +219,49 @@ def _slow_in_the_helper(n: int) -> int:
     return n
 
 
-def test_past_the_scan_deadline_the_rest_is_computed_here_at_once():
-    """The deadline bounds waiting for data, not judging: the helper is not waited for past it, and the
-    verdicts are computed here, as without a helper."""
+def test_a_helper_that_stops_answering_is_left_and_the_rest_computed_here(monkeypatch):
     import time
 
+    monkeypatch.setattr(offload, "ANSWER_TIMEOUT", 0.5)
+    helper = Offload(min_items=1)
+    t0 = time.monotonic()
+    got = list(helper.starmap(_slow_in_the_helper, [(n,) for n in range(20)]))
+    assert got == list(range(20)) and helper.sent == 0
+    assert helper.failed.startswith("TimeoutError") and time.monotonic() - t0 < 10
+
+
+def test_past_the_scan_deadline_the_helper_still_judges():
+    """The deadline bounds waiting for data, not judging (every ``auditor scan`` has one, 15 minutes by
+    default): a scan past it judges what it read, on the helper as well."""
     from auditor.inventory.core import scan_deadline
 
     helper = Offload(min_items=1)
-    t0 = time.monotonic()
-    with scan_deadline(0.5):
-        got = list(helper.starmap(_slow_in_the_helper, [(n,) for n in range(20)]))
-    assert got == list(range(20)) and helper.sent == 0
-    assert "deadline" in helper.failed and time.monotonic() - t0 < 10
+    with scan_deadline(0):
+        assert list(helper.starmap(pow, [(2, n) for n in range(20)])) == [2**n for n in range(20)]
+    assert helper.sent == 20 and not helper.failed
+
+
+def test_a_reader_that_stops_early_ends_the_helper_and_frees_its_slot(monkeypatch):
+    """A check that stops mid-way (it crashed) closes its verdicts (``judged``): the helper is killed at once
+    and the next account may start one."""
+    import threading
+
+    monkeypatch.setattr(offload, "_helpers", threading.BoundedSemaphore(1))
+    helper = Offload(min_items=1)
+    got = helper.starmap(pow, [(2, n) for n in range(40)])
+    assert next(got) == 1
+    assert not offload._helpers.acquire(blocking=False)  # the helper holds the slot while it works
+    got.close()
+    assert offload._helpers.acquire(blocking=False)
+    offload._helpers.release()
+
+
+def test_windows_keeps_the_work_here(monkeypatch):
+    """Waiting for an answer uses select() on a pipe, which Windows has only for sockets."""
+    monkeypatch.setattr(offload.os, "name", "nt")
+    helper = Offload(min_items=1)
+    assert list(helper.starmap(pow, [(2, n) for n in range(20)])) == [2**n for n in range(20)]
+    assert helper.sent == 0 and not helper.failed
 
 
 def test_several_accounts_at_once_share_the_spare_processors(monkeypatch):
