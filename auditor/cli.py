@@ -1034,9 +1034,9 @@ def _exit(code: int) -> None:
     with suppress(OSError, ValueError):
         sys.stderr.flush()
     busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if not busy and (sys.getprofile() is not None or sys.gettrace() is not None):
-        sys.exit(code)
     if not busy:
+        if sys.getprofile() is not None or sys.gettrace() is not None:
+            sys.exit(code)
         atexit._run_exitfuncs()
         with suppress(OSError, ValueError):
             sys.stdout.flush()

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-#: Fewer items than this are computed here. The helper costs 50 ms of the other processor to start and 16–20 MB
+#: Fewer items than this are computed here. The helper costs 50 ms of the other processor to start and 16–25 MB
 #: while it lives; a bucket policy's verdict 1.5–3 ms of the GIL in a busy scan. At 128 policies that is
 #: 0.2–0.4 s taken off the GIL; below, the memory is the larger cost (measured: at the 0.25x benchmark
 #: account, 68 policies, the helper raised the scan's peak from 86 to 96 MB, 14.6 KB per resource against

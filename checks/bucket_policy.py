@@ -104,7 +104,7 @@ def readable_subjects(inv: Inventory, rec: Recorder) -> Iterator[tuple[Subject, 
 def full_analysis(inv: Inventory, subject: Subject) -> Analysis:
     """Every S3 action class × every request context: what BP-2's and BP-4's verdicts are read off."""
     assert subject.policy is not None
-    return bucket_verdicts.analyze_full(subject.policy, subject.bucket, subject.owner)
+    return analyze(subject.policy, bucket=subject.bucket, owner=subject.owner)
 
 
 def _verdict_key(subject: Subject) -> tuple:

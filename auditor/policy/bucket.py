@@ -57,12 +57,7 @@ class BucketVerdict:
 def judge_document(document: Any, bucket: str | None, owner: str | None) -> BucketVerdict:
     """:func:`judge` of a policy document as read (JSON text or value): what a second interpreter is sent."""
     policy = parse(document, kind="resource")
-    return judge(policy, analyze_full(policy, bucket, owner), bucket, owner)
-
-
-def analyze_full(policy: Policy, bucket: str | None, owner: str | None) -> Analysis:
-    """Every S3 action class × every request context."""
-    return analyze(policy, bucket=bucket, owner=owner)
+    return judge(policy, analyze(policy, bucket=bucket, owner=owner), bucket, owner)
 
 
 def judge(policy: Policy, a: Analysis, bucket: str | None, owner: str | None) -> BucketVerdict:
